@@ -1,0 +1,22 @@
+"""seed the sync counter row
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-28
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    counter = sa.table("sync_counter", sa.column("id", sa.Integer), sa.column("value", sa.BigInteger))
+    op.bulk_insert(counter, [{"id": 1, "value": 0}])
+
+
+def downgrade():
+    op.execute("DELETE FROM sync_counter WHERE id = 1")

@@ -1,0 +1,85 @@
+"""PosyanduGo: the REST backend posyandu run on.
+
+``create_app`` reads top to bottom: configuration, logging, extensions, error handlers,
+blueprints, CLI commands.
+"""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from . import config as config_module
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False,
+                instance_path=os.environ.get("POSYANDU_INSTANCE_PATH", os.path.join(os.getcwd(), "instance")))
+    app.config.update(config_module.from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+    config_module.validate(app.config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(app.instance_path, exist_ok=True)
+
+    register_logging(app)
+    register_extensions(app)
+    register_error_handlers(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def register_logging(app: Flask) -> None:
+    from .logging_setup import configure_logging
+    configure_logging(app)
+
+
+def register_extensions(app: Flask) -> None:
+    from .extensions import db, jwt, limiter, migrate
+    from . import models  # noqa: F401  (every model registered on the metadata)
+
+    app.config.setdefault("API_TITLE", "PosyanduGo API")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+    app.config.setdefault("OPENAPI_REDOC_PATH", "redoc")
+    app.config.setdefault("OPENAPI_REDOC_URL", "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js")
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "security": [{"bearerAuth": []}],
+        "info": {"description": "PosyanduGo REST API. Errors are application/problem+json. "
+                                "See the README for roles and the sync protocol."},
+    })
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
+                     render_as_batch=True, compare_type=True)
+    jwt.init_app(app)
+    limiter.init_app(app)
+    from .auth.tokens import register_jwt_callbacks
+    register_jwt_callbacks(jwt)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from .errors import Api, register_error_handlers as _register
+    api = Api(app)
+    app.extensions["posyandu.api"] = api
+    _register(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .health import blp as health_blp
+    from .routes import API_BLUEPRINTS
+    app.register_blueprint(health_blp)
+    api = app.extensions["posyandu.api"]
+    for blueprint in API_BLUEPRINTS():
+        api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+    register(app)

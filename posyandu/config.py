@@ -1,0 +1,85 @@
+"""Configuration from the environment, with safe development defaults.
+
+Production (``POSYANDU_ENV=production``) refuses to start without real secrets and refuses
+settings that would weaken token verification (see ``validate``).
+"""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given in the common ``postgresql://`` form."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a configuration we are willing to run."""
+
+
+def from_environment(instance_path: str) -> dict:
+    env = os.environ.get("POSYANDU_ENV", "development")
+    default_db = "sqlite:///" + str(Path(instance_path) / "posyandu.db")
+    return {
+        "ENV_NAME": env,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(os.environ.get("DATABASE_URL", default_db)),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY", "dev-only-insecure-jwt-secret-change-me"),
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-insecure-secret-change-me"),
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "15"))),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "30"))),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        "FIREBASE_PROJECT_ID": os.environ.get("FIREBASE_PROJECT_ID", "demo-posyandu"),
+        "FIREBASE_CREDENTIALS": os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"),
+        "FCM_ENDPOINT_URL": os.environ.get("FCM_ENDPOINT_URL"),
+        "FCM_DRY_RUN": _env_bool("FCM_DRY_RUN", False),
+        "NIK_ENCRYPTION_KEY": os.environ.get("NIK_ENCRYPTION_KEY", "dev-only-nik-key-change-me"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "LOG_JSON": _env_bool("LOG_JSON", env == "production"),
+    }
+
+
+#: Settings used by the test-suite; merged over the environment-derived ones.
+TESTING_OVERRIDES = {
+    "TESTING": True,
+    "JWT_SECRET_KEY": "test-jwt-secret-key-with-enough-length",
+    "SECRET_KEY": "test-secret",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def validate(config: dict) -> None:
+    """Refuse unsafe production configurations early, at start-up."""
+    if config.get("ENV_NAME") != "production":
+        return
+    problems = []
+    for key in ("JWT_SECRET_KEY", "SECRET_KEY", "NIK_ENCRYPTION_KEY"):
+        value = config.get(key) or ""
+        if value.startswith("dev-only") or len(value) < 32:
+            problems.append(f"{key} must be set to a random value of at least 32 characters")
+    if os.environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
+        problems.append("FIREBASE_AUTH_EMULATOR_HOST is set: firebase-admin would accept unsigned ID tokens")
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not _env_bool("ALLOW_SQLITE_IN_PRODUCTION", False):
+        problems.append("DATABASE_URL points at SQLite; production needs PostgreSQL")
+    access = config["JWT_ACCESS_TOKEN_EXPIRES"]
+    if access > timedelta(minutes=15):
+        problems.append("JWT access tokens must live 15 minutes or less")
+    if config["JWT_REFRESH_TOKEN_EXPIRES"] > timedelta(days=30):
+        problems.append("refresh tokens must live 30 days or less")
+    if problems:
+        raise ConfigError("refusing to start in production: " + "; ".join(problems))

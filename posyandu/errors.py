@@ -1,0 +1,182 @@
+"""One error module: every error leaves the API as ``application/problem+json`` (RFC 9457).
+
+Body: ``type``, ``title``, ``status``, ``detail``, ``instance`` and, for bad input,
+``errors: {field: [messages]}`` with dotted paths for nested fields (``records.3.weight``).
+In testing, unexpected exceptions propagate so no test can hide a 500.
+"""
+from __future__ import annotations
+
+import logging
+
+import marshmallow as ma
+from flask import current_app, jsonify, request
+from flask_smorest import Api as SmorestApi
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MIME = "application/problem+json"
+
+
+def problem_type(slug: str) -> str:
+    return f"urn:posyandugo:problem:{slug}"
+
+
+class Problem(Exception):
+    """A domain error with an HTTP meaning, raised by operations and routes."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str | None = None, *, errors: dict | None = None, status: int | None = None,
+                 slug: str | None = None, title: str | None = None, extra: dict | None = None):
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.errors = errors
+        if status is not None:
+            self.status = status
+        if slug is not None:
+            self.slug = slug
+        if title is not None:
+            self.title = title
+        self.extra = extra or {}
+
+
+class InvalidInput(Problem):
+    status = 422
+    slug = "validation-error"
+    title = "Invalid input"
+
+
+class NotFound(Problem):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(Problem):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class Forbidden(Problem):
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class Unauthorized(Problem):
+    status = 401
+    slug = "unauthorized"
+    title = "Authentication required"
+
+
+def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested message dicts into ``{"a.b.0.c": [msg, ...]}``."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema" and prefix:
+                path = prefix
+            for sub_key, sub_value in flatten_messages(value, path).items():
+                flat.setdefault(sub_key, []).extend(sub_value)
+    elif isinstance(messages, (list, tuple)):
+        if all(isinstance(m, str) for m in messages):
+            flat[prefix or "_schema"] = list(messages)
+        else:
+            for item in messages:
+                for sub_key, sub_value in flatten_messages(item, prefix).items():
+                    flat.setdefault(sub_key, []).extend(sub_value)
+    else:
+        flat[prefix or "_schema"] = [str(messages)]
+    return flat
+
+
+def webargs_errors(messages: dict) -> dict[str, list[str]]:
+    """webargs nests messages under the location (``json``, ``query``); drop that level."""
+    merged: dict[str, list[str]] = {}
+    for per_field in (messages or {}).values():
+        for key, value in flatten_messages(per_field).items():
+            merged.setdefault(key, []).extend(value)
+    return merged
+
+
+def problem_response(status: int, title: str, *, detail: str | None = None, slug: str | None = None,
+                     errors: dict | None = None, headers: dict | None = None, extra: dict | None = None):
+    body = {
+        "type": problem_type(slug) if slug else "about:blank",
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    try:
+        body["instance"] = request.path
+    except RuntimeError:  # outside a request
+        pass
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_MIME
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+class Api(SmorestApi):
+    """flask-smorest's Api with problem+json instead of its own error payload."""
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        errors = None
+        if "errors" in data:
+            errors = flatten_messages(data["errors"])
+        elif "messages" in data:
+            errors = webargs_errors(data["messages"])
+        headers = dict(data.get("headers") or {})
+        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            headers.setdefault("Allow", ", ".join(error.valid_methods))
+        if error.code == 429:
+            if error.response is not None and error.response.headers.get("Retry-After"):
+                headers["Retry-After"] = error.response.headers["Retry-After"]
+        slug = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
+                405: "method-not-allowed", 409: "conflict", 413: "payload-too-large",
+                415: "unsupported-media-type", 422: "validation-error",
+                429: "too-many-requests"}.get(error.code)
+        detail = data.get("message") or error.description
+        if error.code == 429:
+            detail = "Too many attempts. Please wait before trying again. " \
+                     "(Terlalu banyak percobaan. Silakan tunggu sebentar.)"
+        if error.code == 422 and errors:
+            detail = "Some fields are invalid: " + ", ".join(sorted(errors))
+        return problem_response(error.code or 500, error.name, detail=detail, slug=slug, errors=errors,
+                                headers=headers)
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(Problem)
+    def _problem(error: Problem):
+        return problem_response(error.status, error.title, detail=error.detail, slug=error.slug,
+                                errors=error.errors, extra=error.extra)
+
+    @app.errorhandler(ma.ValidationError)
+    def _validation(error: ma.ValidationError):
+        errors = flatten_messages(error.messages)
+        return problem_response(422, "Invalid input", slug="validation-error", errors=errors,
+                                detail="Some fields are invalid: " + ", ".join(sorted(errors)))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return app.extensions["posyandu.api"].handle_http_exception(error)
+        if current_app.testing:
+            raise error
+        log.exception("unhandled error", extra={"event": "unhandled_error"})
+        return problem_response(500, "Internal Server Error", slug="internal-error",
+                                detail="An unexpected error occurred. It has been logged.")

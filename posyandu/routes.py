@@ -1,0 +1,12 @@
+"""The API's blueprints, one per feature, in one greppable list."""
+
+
+def API_BLUEPRINTS():
+    from .auth.routes import blp as auth
+    from .regions.routes import blp as regions
+    from .children.routes import blp as children
+    from .measurements.routes import blp as measurements
+    from .sync.routes import blp as sync
+    from .audit.routes import blp as audit
+    from .users.routes import blp as users
+    return [auth, users, regions, children, measurements, sync, audit]
