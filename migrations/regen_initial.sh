@@ -3,6 +3,9 @@
 # production deployment; after that, every schema change is a new revision.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# One regeneration at a time (several people share this working tree).
+exec 9>/tmp/posyandu-migrations.lock
+flock 9
 tmp=$(mktemp -d)
 rm -f migrations/versions/*_0001_initial_schema.py
 mkdir -p "$tmp/later" && mv migrations/versions/*.py "$tmp/later/" 2>/dev/null || true

@@ -27,6 +27,8 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_blueprints(app)
     register_commands(app)
+    from .transaction import register_request_transaction
+    register_request_transaction(app)
     return app
 
 
