@@ -1,0 +1,133 @@
+"""``POST /sync/push``: apply a phone's offline edits, each record on its own.
+
+Every record runs in its own SAVEPOINT, so one bad record never rejects the batch, and gets a
+receipt:
+
+- ``applied``: created or updated; carries the new server version and the stored record
+  (for measurements: the computed assessment).
+- ``duplicate``: the same UUID with the same content is already on the server (a retried
+  batch): nothing changes and the same record comes back.
+- ``conflict``: the server copy changed since ``base_version`` (or the UUID exists with other
+  content): nothing is overwritten; the server copy comes back for the phone to resolve.
+- ``invalid``: field errors, as ``{field: [messages]}``.
+
+The per-entity work is done by the same operations the REST endpoints use, so validation,
+assessment, audit and change-log entries are identical whichever way a record arrives.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+import marshmallow as ma
+
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, flatten_messages
+from ..extensions import db
+from .pull import record_by_id
+
+MAX_BATCH = 1000
+#: Children before the records that refer to them, whatever order the phone sent.
+ENTITY_ORDER = {"child": 0, "measurement": 1, "immunization": 2}
+
+
+@dataclass
+class Adapter:
+    create: Callable  # (scope, data) -> (row, created: bool, warnings: list)
+    update: Callable  # (scope, id, data, base_version) -> (row, warnings)
+    delete: Callable | None  # (scope, id, base_version) -> row
+    same_content: Callable  # (scope, id, data) -> bool
+
+
+def adapters() -> dict[str, Adapter]:
+    from ..children import sync_adapter as child_adapter
+    from ..measurements import sync_adapter as measurement_adapter
+    registry = {"child": child_adapter.ADAPTER, "measurement": measurement_adapter.ADAPTER}
+    try:
+        from ..immunizations import sync_adapter as immunization_adapter
+    except ImportError:
+        return registry
+    registry["immunization"] = immunization_adapter.ADAPTER
+    return registry
+
+
+def _receipt(index: int, entity: str, record_id, status: str, **extra) -> dict:
+    receipt = {"index": index, "entity": entity, "id": str(record_id) if record_id else None, "status": status}
+    receipt.update({k: v for k, v in extra.items() if v is not None})
+    return receipt
+
+
+def push(scope, records: list[dict]) -> list[dict]:
+    if scope.is_parent:
+        raise Forbidden("Parents cannot push records.")
+    registry = adapters()
+    order = sorted(range(len(records)), key=lambda i: (ENTITY_ORDER.get(records[i].get("entity"), 9), i))
+    receipts: dict[int, dict] = {}
+    for index in order:
+        receipts[index] = _apply_one(scope, registry, index, records[index])
+    return [receipts[i] for i in range(len(records))]
+
+
+def _apply_one(scope, registry, index: int, item: dict) -> dict:
+    entity = item.get("entity")
+    record_id = item.get("id")
+    adapter = registry.get(entity)
+    if adapter is None:
+        return _receipt(index, entity, record_id, "invalid",
+                        errors={"entity": [f"Unknown entity; expected one of {sorted(registry)}."]})
+    op = item.get("op", "upsert")
+    base_version = item.get("base_version")
+    data = dict(item.get("data") or {})
+    data["id"] = record_id
+    if item.get("client_updated_at"):
+        data.setdefault("client_updated_at", item["client_updated_at"])
+    savepoint = db.session.begin_nested()
+    try:
+        if op == "delete":
+            if adapter.delete is None:
+                raise InvalidInput(errors={"op": [f"{entity} records cannot be deleted; close them instead."]})
+            row = adapter.delete(scope, record_id, base_version)
+            status, warnings = "applied", None
+        elif base_version is None:
+            row, created, warnings = adapter.create(scope, data)
+            status = "applied" if created else "duplicate"
+        else:
+            row, warnings = adapter.update(scope, record_id, data, base_version)
+            status = "applied"
+        savepoint.commit()
+    except Conflict as conflict:
+        savepoint.rollback()
+        if op != "delete" and adapter.same_content(scope, record_id, data):
+            return _receipt(index, entity, record_id, "duplicate", **_current(entity, record_id))
+        return _receipt(index, entity, record_id, "conflict", detail=conflict.detail, **_current(entity, record_id))
+    except NotFound as missing:
+        savepoint.rollback()
+        if op == "delete" and _exists_deleted(entity, record_id):
+            return _receipt(index, entity, record_id, "duplicate", version=None)
+        return _receipt(index, entity, record_id, "invalid", errors=missing.errors or {"id": [missing.detail]})
+    except Problem as invalid:  # InvalidInput, Forbidden, …
+        savepoint.rollback()
+        return _receipt(index, entity, record_id, "invalid",
+                        errors=invalid.errors or {"_schema": [invalid.detail or invalid.title]})
+    except ma.ValidationError as invalid:
+        savepoint.rollback()
+        return _receipt(index, entity, record_id, "invalid", errors=flatten_messages(invalid.messages))
+    current = _current(entity, row.id)
+    return _receipt(index, entity, row.id, status, warnings=warnings or None, **current)
+
+
+def _current(entity: str, record_id) -> dict:
+    try:
+        record = record_by_id(entity, uuid.UUID(str(record_id)))
+    except (ValueError, TypeError):
+        return {}
+    if record is None:
+        return {}
+    return {"version": record.get("version"), "record": record}
+
+
+def _exists_deleted(entity: str, record_id) -> bool:
+    try:
+        return record_by_id(entity, uuid.UUID(str(record_id)), include_deleted=True) is not None
+    except (ValueError, TypeError):
+        return False
