@@ -107,7 +107,7 @@ def to_float(v) -> float:
     """One numeric input as a float: NaN for NA; raises ``ValueError`` if not a number."""
     if v is None:
         return math.nan
-    if isinstance(v, float):
+    if type(v) is float:
         return v
     if isinstance(v, (str, bytes, np.str_, np.bytes_, bool, np.bool_, complex)):
         raise ValueError(v)

@@ -84,10 +84,11 @@ _CM_OBJ = np.array([None, "l", "h"], dtype=object)
 # --------------------------------------------------------------------------- rounding
 def _round2_vec(z: np.ndarray) -> np.ndarray:
     """``round(z, 2)`` as Python/R do it (RULES.md s.3), vectorised; NaN stays NaN."""
-    t = z * 100.0
-    r = np.rint(t)
-    out = r / 100.0
-    near_tie = np.abs(np.abs(t - r) - 0.5) < 1e-6
+    with np.errstate(invalid="ignore", over="ignore"):
+        t = z * 100.0
+        r = np.rint(t)
+        out = r / 100.0
+        near_tie = np.abs(np.abs(t - r) - 0.5) < 1e-6
     fix = near_tie | (np.abs(t) >= 1e8)  # NaN compares False; +-Inf is re-rounded (stays Inf)
     if fix.any():
         idx = np.flatnonzero(fix)
@@ -392,14 +393,8 @@ def _pow(bases: list, exps: list) -> list:
     return _np_power(_np_array(bases, dtype=_F64), _np_array(exps, dtype=_F64)).tolist()
 
 
-def _f(x: float):
-    return None if x != x else x
-
-
-def _flag(z: float, lo: float, hi: float):
-    if z != z:
-        return None
-    return 1 if (z < lo or z > hi) else 0
+_OUT_SPEC = tuple((k, "z" + k, "f" + k) + _FLAG[k] for k in _IND)
+_RAW_SPEC = tuple((k, "z" + k + "_raw") for k in _IND)
 
 
 def _error_result(code: str) -> dict:
@@ -574,24 +569,24 @@ def zscores_one(sex, age_days, weight=None, lenhei=None, measure=None, headc=Non
 
     # -- output (RULES.md s.3 rounding/flags, s.5 columns)
     res = {
-        "clenhei": _f(clh),
+        "clenhei": clh if clh == clh else None,
         "cmeasure": "l" if mc == 1 else ("h" if mc == 2 else None),
         "c9mo_flag": 1 if c9 else 0,
-        "cbmi": _f(cbmi),
+        "cbmi": cbmi if cbmi == cbmi else None,
         "csex": sc if sex_ok else None,
     }
-    for key in _IND:
+    for key, zk, fk, lo, hi in _OUT_SPEC:
         z = raw[key]
         if z != z:
-            res["z" + key] = None
-            res["f" + key] = None
+            res[zk] = None
+            res[fk] = None
         else:
             zr = round(z, 2)
-            lo, hi = _FLAG[key]
-            res["z" + key] = zr
-            res["f" + key] = 1 if (zr < lo or zr > hi) else 0
-    for key in _IND:
-        res["z" + key + "_raw"] = _f(raw[key])
+            res[zk] = zr
+            res[fk] = 1 if (zr < lo or zr > hi) else 0
+    for key, rk in _RAW_SPEC:
+        z = raw[key]
+        res[rk] = z if z == z else None
     res["age_days_rounded"] = int(ar) if has_age else None
     res["error"] = None
     return res
