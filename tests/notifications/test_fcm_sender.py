@@ -19,6 +19,13 @@ from posyandu.notifications.fcm import classify_error, credentials_from_env
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def _db_transaction():
+    """No database here: opt this module out of tests/conftest.py's autouse per-test
+    transaction, which would build the whole Flask app (and its DB) for every test."""
+    yield
+
+
 def push(target: str, reminder_id: int | str = 1, *, fid: bool = False, **kw) -> Push:
     kw.setdefault("title", "Imunisasi besok")
     kw.setdefault("body", "Budi dijadwalkan imunisasi DPT-HB-Hib 1 di Posyandu Melati")

@@ -16,6 +16,13 @@ from posyandu.devtools.firebase_local import point_auth_at
 PHONE = "+6281234567890"
 
 
+@pytest.fixture(autouse=True)
+def _db_transaction():
+    """No database here: opt this module out of tests/conftest.py's autouse per-test
+    transaction, which would build the whole Flask app (and its DB) for every test."""
+    yield
+
+
 def test_valid_token_verifies_with_check_revoked(fake, auth_app):
     assert "FIREBASE_AUTH_EMULATOR_HOST" not in os.environ
     token = fake.make_id_token("parent-1", PHONE)
