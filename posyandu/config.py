@@ -74,6 +74,8 @@ def validate(config: dict) -> None:
             problems.append(f"{key} must be set to a random value of at least 32 characters")
     if os.environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
         problems.append("FIREBASE_AUTH_EMULATOR_HOST is set: firebase-admin would accept unsigned ID tokens")
+    if config.get("FCM_ENDPOINT_URL"):
+        problems.append("FCM_ENDPOINT_URL is set: pushes would go to a development fake, not to FCM")
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not _env_bool("ALLOW_SQLITE_IN_PRODUCTION", False):
         problems.append("DATABASE_URL points at SQLite; production needs PostgreSQL")
     access = config["JWT_ACCESS_TOKEN_EXPIRES"]

@@ -5,4 +5,6 @@ from .children.models import Child, ChildGuardian, ChildTransfer  # noqa: F401
 from .measurements.models import Measurement  # noqa: F401
 from .sync.models import SyncCounter, ChangeLog  # noqa: F401
 from .audit.models import AuditEvent  # noqa: F401
+from .devices.models import Device  # noqa: F401
+from .reminders.models import Reminder, ReminderDelivery, QueueState  # noqa: F401
 from .sync import changes  # noqa: F401  (registers the commit-time sequence hook)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 00:46:40.447778
+Create Date: 2026-11-28 00:54:02.833695
 
 """
 from alembic import op
@@ -46,6 +46,12 @@ def upgrade():
     with op.batch_alter_table('region', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_region_parent_code'), ['parent_code'], unique=False)
 
+    op.create_table('reminder_queue_state',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('paused_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reason', sa.String(length=120), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_queue_state'))
+    )
     op.create_table('sync_counter',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('value', sa.BigInteger(), nullable=False),
@@ -214,6 +220,26 @@ def upgrade():
         batch_op.create_index('ix_child_posyandu_status', ['posyandu_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_child_status'), ['status'], unique=False)
 
+    op.create_table('device',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=512), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('platform', sa.String(length=10), nullable=False),
+    sa.Column('app_version', sa.String(length=32), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('retired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('retired_reason', sa.String(length=40), nullable=True),
+    sa.CheckConstraint("kind IN ('fcm_token','fid')", name=op.f('ck_device_kind')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_device_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_device')),
+    sa.UniqueConstraint('token', name=op.f('uq_device_token'))
+    )
+    with op.batch_alter_table('device', schema=None) as batch_op:
+        batch_op.create_index('ix_device_user_active', ['user_id', 'retired_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_device_user_id'), ['user_id'], unique=False)
+
     op.create_table('refresh_token',
     sa.Column('jti', sa.Uuid(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -344,11 +370,78 @@ def upgrade():
         batch_op.create_index('ix_measurement_posyandu_date', ['posyandu_id', 'measured_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_measurement_posyandu_id'), ['posyandu_id'], unique=False)
 
+    op.create_table('reminder',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('child_id', sa.Uuid(), nullable=False),
+    sa.Column('posyandu_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('ref_key', sa.String(length=120), nullable=False),
+    sa.Column('ref_date', sa.Date(), nullable=False),
+    sa.Column('send_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('params', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("kind IN ('imm_h3','imm_h0','weighing','overdue')", name=op.f('ck_reminder_kind')),
+    sa.ForeignKeyConstraint(['child_id'], ['child.id'], name=op.f('fk_reminder_child_id_child'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['posyandu_id'], ['posyandu.id'], name=op.f('fk_reminder_posyandu_id_posyandu')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder')),
+    sa.UniqueConstraint('child_id', 'kind', 'ref_key', 'ref_date', name=op.f('uq_reminder_child_id_kind_ref_key_ref_date'))
+    )
+    with op.batch_alter_table('reminder', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reminder_child_id'), ['child_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reminder_posyandu_id'), ['posyandu_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reminder_send_at'), ['send_at'], unique=False)
+
+    op.create_table('reminder_delivery',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('reminder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('device_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('posyandu_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('message', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('leased_by', sa.String(length=64), nullable=True),
+    sa.Column('fcm_name', sa.String(length=200), nullable=True),
+    sa.Column('last_error', sa.String(length=300), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('pending','sending','sent','retry','failed','dead','cancelled')", name=op.f('ck_reminder_delivery_status')),
+    sa.ForeignKeyConstraint(['device_id'], ['device.id'], name=op.f('fk_reminder_delivery_device_id_device'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reminder_id'], ['reminder.id'], name=op.f('fk_reminder_delivery_reminder_id_reminder'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_reminder_delivery_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_delivery')),
+    sa.UniqueConstraint('reminder_id', 'device_id', name=op.f('uq_reminder_delivery_reminder_id_device_id'))
+    )
+    with op.batch_alter_table('reminder_delivery', schema=None) as batch_op:
+        batch_op.create_index('ix_reminder_delivery_claim', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reminder_delivery_device_id'), ['device_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reminder_delivery_posyandu_id'), ['posyandu_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reminder_delivery_reminder_id'), ['reminder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reminder_delivery_user_id'), ['user_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('reminder_delivery', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reminder_delivery_user_id'))
+        batch_op.drop_index(batch_op.f('ix_reminder_delivery_reminder_id'))
+        batch_op.drop_index(batch_op.f('ix_reminder_delivery_posyandu_id'))
+        batch_op.drop_index(batch_op.f('ix_reminder_delivery_device_id'))
+        batch_op.drop_index('ix_reminder_delivery_claim')
+
+    op.drop_table('reminder_delivery')
+    with op.batch_alter_table('reminder', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reminder_send_at'))
+        batch_op.drop_index(batch_op.f('ix_reminder_posyandu_id'))
+        batch_op.drop_index(batch_op.f('ix_reminder_child_id'))
+
+    op.drop_table('reminder')
     with op.batch_alter_table('measurement', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_measurement_posyandu_id'))
         batch_op.drop_index('ix_measurement_posyandu_date')
@@ -375,6 +468,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_refresh_token_family_id'))
 
     op.drop_table('refresh_token')
+    with op.batch_alter_table('device', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_device_user_id'))
+        batch_op.drop_index('ix_device_user_active')
+
+    op.drop_table('device')
     with op.batch_alter_table('child', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_child_status'))
         batch_op.drop_index('ix_child_posyandu_status')
@@ -417,6 +515,7 @@ def downgrade():
 
     op.drop_table('puskesmas')
     op.drop_table('sync_counter')
+    op.drop_table('reminder_queue_state')
     with op.batch_alter_table('region', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_region_parent_code'))
 

@@ -1,4 +1,4 @@
-"""seed the sync counter row
+"""seed singleton rows: the sync counter and the reminder queue state
 
 Revision ID: 0002
 Revises: 0001
@@ -16,7 +16,10 @@ depends_on = None
 def upgrade():
     counter = sa.table("sync_counter", sa.column("id", sa.Integer), sa.column("value", sa.BigInteger))
     op.bulk_insert(counter, [{"id": 1, "value": 0}])
+    queue = sa.table("reminder_queue_state", sa.column("id", sa.Integer))
+    op.bulk_insert(queue, [{"id": 1}])
 
 
 def downgrade():
+    op.execute("DELETE FROM reminder_queue_state WHERE id = 1")
     op.execute("DELETE FROM sync_counter WHERE id = 1")
