@@ -244,3 +244,21 @@ def test_scalars_broadcast_and_none_means_missing():
 def test_empty_batch():
     res = compute_zscores(np.array([], dtype=float), np.array([], dtype=float))
     assert all(len(v) == 0 for v in res.values())
+
+
+# --------------------------------------------------------------- missing_reasons (optional API)
+def test_missing_reasons():
+    from posyandu.core.growth import missing_reasons
+
+    r = missing_reasons(1, 100, 5.0, 60.0, "l")
+    assert r["zwei"] is None and r["zlen"] is None and r["zwfl"] is None
+    assert r["zhc"] == "headc_missing" and r["zac"] == "armc_missing"
+    assert missing_reasons(1, 60, 5.0, 60.0, "l", armc=12.0)["zac"] == "age_under_91_days"
+    r = missing_reasons(1, None, 5.0, 60.0, "l", oedema="y")
+    assert r["zwei"] == "age_missing" and r["zwfl"] == "oedema"
+    assert missing_reasons(None, 100, 5.0)["zwei"] == "sex_missing"
+    assert set(missing_reasons(1, -1, 5.0).values()) == {"negative_age"}
+    assert missing_reasons(1, 1826.25, 15.0)["zwei"] == "age_60_months_or_more"
+    assert missing_reasons(1, 800, 12.0, 130.0, "h")["zwfl"] == "lenhei_out_of_range"
+    assert missing_reasons(1, 800, 0.0, 85.0, "h")["zwei"] == "weight_not_positive"
+    assert missing_reasons(1, 800, -1.0, 85.0, "h")["zwfl"] == "not_computable"

@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 DAYS_PER_MONTH = 30.4375  # ANTHRO_DAYS_OF_MONTH
-_INT_MAX = 2147483647.0  # as.integer() gives NA beyond this (RULES.md s.1: as.integer(round_up(age)))
+_INT_MAX = 2147483647.0  # as.integer() gives NA beyond this (age_to_days, RULES.md s.1)
 
 #: anthro's output columns, in anthro's order (RULES.md s.5)
 OUTPUT_COLUMNS = (
