@@ -7,4 +7,6 @@ from .sync.models import SyncCounter, ChangeLog  # noqa: F401
 from .audit.models import AuditEvent  # noqa: F401
 from .devices.models import Device  # noqa: F401
 from .reminders.models import Reminder, ReminderDelivery, QueueState  # noqa: F401
+from .immunizations.models import Immunization, ImmunizationRegionSetting  # noqa: F401
+from .calendar.models import CalendarException  # noqa: F401
 from .sync import changes  # noqa: F401  (registers the commit-time sequence hook)

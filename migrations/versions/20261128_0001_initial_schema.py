@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 00:54:02.833695
+Create Date: 2026-11-28 00:55:04.957079
 
 """
 from alembic import op
@@ -163,6 +163,28 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_event_posyandu_id'), ['posyandu_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_user_id'), ['user_id'], unique=False)
 
+    op.create_table('calendar_exception',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('posyandu_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('original_date', sa.Date(), nullable=True),
+    sa.Column('new_date', sa.Date(), nullable=True),
+    sa.Column('start_time', sa.Time(), nullable=True),
+    sa.Column('end_time', sa.Time(), nullable=True),
+    sa.Column('note', sa.String(length=255), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("(kind = 'moved' AND original_date IS NOT NULL AND new_date IS NOT NULL) OR (kind = 'cancelled' AND original_date IS NOT NULL AND new_date IS NULL) OR (kind = 'extra' AND original_date IS NULL AND new_date IS NOT NULL)", name=op.f('ck_calendar_exception_kind_dates')),
+    sa.CheckConstraint("kind IN ('moved','cancelled','extra')", name=op.f('ck_calendar_exception_kind')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_calendar_exception_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['posyandu_id'], ['posyandu.id'], name=op.f('fk_calendar_exception_posyandu_id_posyandu')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_calendar_exception'))
+    )
+    with op.batch_alter_table('calendar_exception', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_calendar_exception_posyandu_id'), ['posyandu_id'], unique=False)
+        batch_op.create_index('ix_calendar_exception_posyandu_new', ['posyandu_id', 'new_date'], unique=False)
+        batch_op.create_index('ix_calendar_exception_posyandu_original', ['posyandu_id', 'original_date'], unique=False)
+
     op.create_table('child',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('posyandu_id', sa.Integer(), nullable=False),
@@ -240,6 +262,16 @@ def upgrade():
         batch_op.create_index('ix_device_user_active', ['user_id', 'retired_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_device_user_id'), ['user_id'], unique=False)
 
+    op.create_table('immunization_region_setting',
+    sa.Column('kabupaten_code', sa.String(length=4), nullable=False),
+    sa.Column('je_programme', sa.Boolean(), nullable=False),
+    sa.Column('cohort_born_from', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
+    sa.Column('note', sa.String(length=255), nullable=True),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user_account.id'], name=op.f('fk_immunization_region_setting_updated_by_id_user_account')),
+    sa.PrimaryKeyConstraint('kabupaten_code', name=op.f('pk_immunization_region_setting'))
+    )
     op.create_table('refresh_token',
     sa.Column('jti', sa.Uuid(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -301,6 +333,42 @@ def upgrade():
     )
     with op.batch_alter_table('child_transfer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_child_transfer_child_id'), ['child_id'], unique=False)
+
+    op.create_table('immunization',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('child_id', sa.Uuid(), nullable=False),
+    sa.Column('posyandu_id', sa.Integer(), nullable=False),
+    sa.Column('dose_code', sa.String(length=16), nullable=False),
+    sa.Column('vaccine_code', sa.String(length=16), nullable=True),
+    sa.Column('given_on', sa.Date(), nullable=False),
+    sa.Column('lot_number', sa.String(length=40), nullable=True),
+    sa.Column('place', sa.String(length=16), nullable=False),
+    sa.Column('place_name', sa.String(length=120), nullable=True),
+    sa.Column('given_by_user_id', sa.Integer(), nullable=True),
+    sa.Column('given_by_name', sa.String(length=120), nullable=True),
+    sa.Column('is_valid', sa.Boolean(), nullable=False),
+    sa.Column('invalid_reason', sa.String(length=32), nullable=True),
+    sa.Column('warnings', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('client_updated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("place IN ('posyandu','puskesmas','other_facility')", name=op.f('ck_immunization_place')),
+    sa.ForeignKeyConstraint(['child_id'], ['child.id'], name=op.f('fk_immunization_child_id_child')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_immunization_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['given_by_user_id'], ['user_account.id'], name=op.f('fk_immunization_given_by_user_id_user_account')),
+    sa.ForeignKeyConstraint(['posyandu_id'], ['posyandu.id'], name=op.f('fk_immunization_posyandu_id_posyandu')),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user_account.id'], name=op.f('fk_immunization_updated_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_immunization'))
+    )
+    with op.batch_alter_table('immunization', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_immunization_child_id'), ['child_id'], unique=False)
+        batch_op.create_index('ix_immunization_posyandu_dose', ['posyandu_id', 'dose_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_immunization_posyandu_id'), ['posyandu_id'], unique=False)
+        batch_op.create_index('uq_immunization_child_dose_live', ['child_id', 'dose_code'], unique=True, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
 
     op.create_table('measurement',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -449,6 +517,13 @@ def downgrade():
         batch_op.drop_index('ix_measurement_child_date')
 
     op.drop_table('measurement')
+    with op.batch_alter_table('immunization', schema=None) as batch_op:
+        batch_op.drop_index('uq_immunization_child_dose_live', sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_immunization_posyandu_id'))
+        batch_op.drop_index('ix_immunization_posyandu_dose')
+        batch_op.drop_index(batch_op.f('ix_immunization_child_id'))
+
+    op.drop_table('immunization')
     with op.batch_alter_table('child_transfer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_child_transfer_child_id'))
 
@@ -468,6 +543,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_refresh_token_family_id'))
 
     op.drop_table('refresh_token')
+    op.drop_table('immunization_region_setting')
     with op.batch_alter_table('device', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_device_user_id'))
         batch_op.drop_index('ix_device_user_active')
@@ -485,6 +561,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_child_birth_date'))
 
     op.drop_table('child')
+    with op.batch_alter_table('calendar_exception', schema=None) as batch_op:
+        batch_op.drop_index('ix_calendar_exception_posyandu_original')
+        batch_op.drop_index('ix_calendar_exception_posyandu_new')
+        batch_op.drop_index(batch_op.f('ix_calendar_exception_posyandu_id'))
+
+    op.drop_table('calendar_exception')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_event_user_id'))
         batch_op.drop_index(batch_op.f('ix_audit_event_posyandu_id'))

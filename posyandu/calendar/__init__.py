@@ -1,0 +1,1 @@
+"""Posyandu session calendar: the monthly rule plus exceptions (moved, cancelled, extra)."""
