@@ -1,0 +1,230 @@
+"""``posyandu-anthro``: WHO anthro z-scores + PMK 2/2020 categories for a CSV/.xlsx file.
+
+Usage::
+
+    posyandu-anthro zscores INPUT.csv [-o OUTPUT.csv] [options]
+    posyandu-anthro zscores visits.xlsx -o - --labels id | less
+
+INPUT has a header row with (case-insensitive) ``sex``, ``age_days`` (required) and any of
+``weight, lenhei, measure, headc, armc, triskin, subskin, oedema`` (the columns of
+``anthro::anthro_zscores``, same codes; empty = missing); other columns are copied through.
+OUTPUT (``-`` or no ``-o``: stdout) adds anthro's columns, the Indonesian categories and an
+``error`` column; see :mod:`posyandu.tools.anthro_batch` for the exact format.
+
+The file is streamed in chunks (``--chunk-size``, default 100,000 rows) through the vectorised
+engine, so memory stays bounded whatever the file length. A progress bar is shown on stderr
+when stderr is a terminal (``--progress`` / ``--no-progress`` to force).
+
+Exit status: 0 when the file was processed, even if some rows could not be computed (they are
+listed on stderr and explained in the ``error`` column); 2 when the input cannot be used
+(missing/unreadable file, no header, missing ``sex``/age column, a doubled input column) or
+the options are wrong; 1 when the output cannot be written.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+
+PROG = "posyandu-anthro"
+DEFAULT_CHUNK = 100_000
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="WHO child growth z-scores (exactly as WHO anthro 1.1.0) and Indonesian "
+                    "PMK 2/2020 categories for a file of visits.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    z = sub.add_parser(
+        "zscores", help="compute z-scores and categories for a CSV or .xlsx file",
+        description="Read INPUT (CSV, .xlsx, or - for CSV on stdin) with anthro's input columns "
+                    "(sex, age_days, weight, lenhei, measure, headc, armc, triskin, subskin, "
+                    "oedema) and write them with anthro's output columns, the PMK 2/2020 "
+                    "categories (bbu, tbu, bbtb, imtu, lku, lila + *_reason) and an error "
+                    "column. Exit 0 when processed (bad rows are reported), 2 on unusable "
+                    "input.")
+    z.add_argument("input", metavar="INPUT", help="CSV file, .xlsx workbook (first sheet), or -")
+    z.add_argument("-o", "--output", default="-", metavar="OUTPUT",
+                   help="output CSV file; - (default) writes to stdout")
+    z.add_argument("-d", "--delimiter", default="auto",
+                   help="input CSV delimiter: one character, 'tab', or 'auto' (default: "
+                        "detected from the header among , ; tab |)")
+    z.add_argument("--output-delimiter", default=None,
+                   help="output delimiter (default: the input's; ',' for .xlsx input)")
+    z.add_argument("--decimal", choices=(".", ","), default=".",
+                   help="decimal separator of the input numbers (default '.')")
+    z.add_argument("--encoding", default="utf-8-sig", help="input text encoding (default UTF-8)")
+    z.add_argument("--age-unit", choices=("days", "months"), default="days",
+                   help="unit of the age column; months as anthro's is_age_in_month: "
+                        "days = round_up(months * 30.4375) (default days)")
+    z.add_argument("--age-column", default=None,
+                   help="name of the age column (default age_days, or age_months with "
+                        "--age-unit months)")
+    z.add_argument("--labels", choices=("code", "id", "en"), default="code",
+                   help="category cells as codes (default), Indonesian or English labels")
+    z.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, metavar="N",
+                   help=f"rows per chunk (default {DEFAULT_CHUNK:,})")
+    z.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show a progress bar on stderr (default: only when stderr is a "
+                        "terminal)")
+    z.add_argument("--max-errors-listed", type=int, default=20, metavar="N",
+                   help="row numbers listed per error kind in the summary (default 20)")
+    z.add_argument("-q", "--quiet", action="store_true",
+                   help="no summary line when every row was computed")
+    z.set_defaults(func=_cmd_zscores)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point; returns the exit status (``sys.exit(main())``)."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error (status 2)
+        return int(exc.code or 0)
+    return args.func(args)
+
+
+def _err(msg: str) -> None:
+    print(f"{PROG}: {msg}", file=sys.stderr)
+
+
+def _show_progress(flag: bool | None) -> bool:
+    if flag is not None:
+        return flag
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _cmd_zscores(args: argparse.Namespace) -> int:
+    from posyandu.core.growth.version import standard_version
+    from posyandu.tools import anthro_batch as batch
+    from posyandu.tools import tabular
+
+    if args.chunk_size < 1:
+        _err("--chunk-size must be at least 1")
+        return 2
+    try:
+        in_delim = tabular.parse_delimiter(args.delimiter)
+        out_delim = tabular.parse_delimiter(args.output_delimiter)
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    if args.output != "-" and args.input != "-" and os.path.exists(args.output) \
+            and os.path.samefile(args.output, args.input):
+        _err("OUTPUT must not be the INPUT file")
+        return 2
+    age_column = args.age_column or ("age_months" if args.age_unit == "months" else "age_days")
+
+    try:
+        table = tabular.open_table(args.input, chunk_size=args.chunk_size, delimiter=in_delim,
+                                   encoding=args.encoding)
+    except tabular.InputError as exc:
+        _err(str(exc))
+        return 2
+    with table:
+        try:
+            layout = batch.make_layout(table.header, age_column=age_column)
+        except tabular.InputError as exc:
+            hint = (f" (read with delimiter {table.delimiter!r}; see --delimiter)"
+                    if table.kind == "csv" else "")
+            _err(f"{args.input}: {exc}{hint}")
+            return 2
+        for note in table.notes:
+            _err(note)
+        if layout.dropped:
+            _err("input column(s) " + ", ".join(map(repr, layout.dropped))
+                 + " replaced by the computed column(s) of the same name")
+        delim = out_delim or table.delimiter or ","
+        opts = batch.Options(age_unit=args.age_unit, labels=args.labels,
+                             decimal_comma=args.decimal == ",", delimiter=delim)
+        return _run(args, table, layout, opts, standard_version(opts.rules))
+
+
+def _run(args, table, layout, opts, version: str) -> int:
+    from tqdm import tqdm
+
+    from posyandu.tools import anthro_batch as batch
+    from posyandu.tools import tabular
+
+    started = time.perf_counter()
+    to_stdout = args.output == "-"
+    tmp_path = None
+    if to_stdout:
+        out = sys.stdout
+    else:
+        tmp_path = f"{args.output}.part-{os.getpid()}"
+        try:
+            out = open(tmp_path, "w", encoding="utf-8", newline="")
+        except OSError as exc:
+            _err(f"{args.output}: cannot write ({exc.strerror or exc})")
+            return 1
+    total_rows = 0
+    errors_by_code: dict[str, list[int]] = defaultdict(list)
+    error_counts: Counter = Counter()
+    bar = tqdm(total=table.progress_total, unit=table.progress_unit,
+               unit_scale=table.progress_unit == "B", unit_divisor=1024 if
+               table.progress_unit == "B" else 1000, desc=PROG, file=sys.stderr,
+               disable=not _show_progress(args.progress), dynamic_ncols=True, leave=False)
+    status = 0
+    try:
+        header = [tabular.quote_cell(h, opts.delimiter) for h in layout.out_header]
+        out.write(opts.delimiter.join(header) + "\n")
+        for chunk in table.chunks():
+            res = batch.process_chunk(chunk, layout, opts)
+            out.write(tabular.format_rows(res.columns, opts.delimiter))
+            total_rows += res.rows
+            for row, code in res.errors:
+                error_counts[code] += 1
+                if len(errors_by_code[code]) < args.max_errors_listed:
+                    errors_by_code[code].append(row)
+            bar.set_postfix_str(f"{total_rows:,} rows", refresh=False)
+            bar.update(table.position() - bar.n)
+        out.flush()
+    except tabular.InputError as exc:
+        status = 2
+        _err(f"{exc}; stopped after {total_rows:,} rows")
+    except BrokenPipeError:  # e.g. piped into `head`
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        status = 1
+    except OSError as exc:
+        status = 1
+        _err(f"{args.output}: write failed ({exc.strerror or exc})")
+    finally:
+        bar.close()
+        if tmp_path is not None:
+            out.close()
+            if status == 0:
+                os.replace(tmp_path, args.output)
+            else:
+                try:
+                    os.remove(tmp_path)
+                except OSError:
+                    pass
+    if status:
+        return status
+
+    elapsed = time.perf_counter() - started
+    n_bad = sum(error_counts.values())
+    dest = "stdout" if to_stdout else args.output
+    if n_bad or not args.quiet:
+        _err(f"{total_rows:,} rows in {elapsed:.1f} s -> {dest} (standard {version})")
+    if n_bad:
+        _err(f"{n_bad:,} row(s) not computed (z-scores left empty; the 'error' column says why):")
+        for code, count in sorted(error_counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            rows = errors_by_code[code]
+            more = ", ..." if count > len(rows) else ""
+            _err(f"  {code}: {count:,} row(s): rows {', '.join(map(str, rows))}{more}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

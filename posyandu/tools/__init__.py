@@ -1,0 +1,1 @@
+"""Helpers for the command-line tools (``posyandu-anthro``): no Flask, no database."""

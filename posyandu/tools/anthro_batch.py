@@ -1,0 +1,398 @@
+"""One chunk of anthro-style input rows -> WHO z-scores + PMK 2/2020 categories, as text.
+
+Used by ``posyandu-anthro zscores`` (:mod:`posyandu.anthro_cli`). The arithmetic is the
+vectorised engine's (:func:`posyandu.core.growth.zscores.compute_zscores`) and the categories
+are :func:`posyandu.core.growth.classify.classify_batch`; this module only parses text cells,
+calls them once per chunk and formats the result.
+
+Input columns (names case-insensitive; see /work/shared/who-growth-standards/README.md):
+``sex, age_days, weight, lenhei, measure, headc, armc, triskin, subskin, oedema``. ``sex`` and
+the age column are required, the others are optional (absent = all missing). Codes are the
+ones anthro accepts: sex ``1 2 m f M F``, measure ``l h L H``, oedema ``y n Y N 1 2``; an empty
+cell or ``NA`` is missing. Numbers as ``float()`` reads them (``--decimal ,`` also accepts a
+decimal comma).
+
+Output per row: every input column (unchanged, in order; an input column whose name is one of
+the computed columns is replaced by the computed one), anthro's columns
+(``OUTPUT_COLUMNS``), then per index ``bbu tbu bbtb imtu lku lila`` the category and
+``<index>_reason`` (why there is no category: ``not_assessable``, ``length_out_of_range``,
+``oedema``, ``not_applicable``, or the remeasure warning of a flagged z), then ``error``.
+
+Number format, so that the text compares equal with anthro's CSV (R ``write.csv``):
+z-scores as ``round(z, 2)`` with at most 2 decimals (``-0.07``, ``1``, ``Inf``), flags,
+``c9mo_flag`` and ``csex`` as integers, ``clenhei`` with 15 significant digits like R
+(``65.7 - 0.7`` prints ``65``), ``cbmi`` at full precision (shortest round-trip repr);
+missing = empty cell.
+
+Rows anthro would refuse (it stops the whole call) or that cannot be read get every computed
+cell empty and ``error`` = ``row N: <code>: <detail>``. Codes: the engine's
+(``negative_age``, ``invalid_sex``, ``invalid_age``, ``invalid_weight``, ``invalid_measure``,
+``invalid_oedema`` ...; the first problem in anthro's argument order wins) and
+``bad_field_count`` (a row with more or fewer fields than the header).
+
+Age in months (``age_unit="months"``): as anthro's ``is_age_in_month = TRUE``, the engine gets
+``months * 30.4375`` days, which it rounds half up (``round_up``) for the table lookup; its
+unrounded-month tests (< 9, < 60 months) then see ``days / 30.4375``, which equals the given
+months except possibly in the last bit.
+
+LiLA is classified for 6-59 *completed* months. The file has ages, not dates, so completed
+months are ``floor(age_days / 30.4375)`` (WHO's mean month; ``floor(months)`` for month input).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from posyandu.core.growth import codes as gcodes
+from posyandu.core.growth.classify import ALL_INDICES, classify_batch
+from posyandu.core.growth.rules import Rules, default_rules
+from posyandu.core.growth.zscores import (
+    DAYS_PER_MONTH, OUTPUT_COLUMNS, RAW_COLUMNS, compute_zscores)
+
+from .tabular import Chunk, InputError, quote_column
+
+#: Input fields in anthro's argument order (the age column name is configurable).
+NUMERIC_FIELDS = ("age", "weight", "lenhei", "headc", "armc", "triskin", "subskin")
+CODE_FIELDS = ("sex", "measure", "oedema")
+OPTIONAL_COLUMNS = ("weight", "lenhei", "measure", "headc", "armc", "triskin", "subskin",
+                    "oedema")
+#: Columns computed per index, in output order.
+CATEGORY_COLUMNS = tuple(c for k in ALL_INDICES for c in (k, k + "_reason"))
+COMPUTED_COLUMNS = OUTPUT_COLUMNS + CATEGORY_COLUMNS + ("error",)
+LABEL_MODES = ("code", "id", "en")
+
+_NAN = math.nan
+# engine input values for our parsed codes (see codes.classify_array's float path)
+_SEX_VALUE = {1: 1.0, 2: 2.0, 0: _NAN, gcodes.BAD: -1.0}
+_MEASURE_VALUE = {1: 1.0, 2: 2.0, 0: _NAN, gcodes.BAD: -1.0}
+_OEDEMA_VALUE = {1: 1.0, 0: 0.0, gcodes.BAD: -1.0}
+_CODE_SPECS = {  # field: (table, NA value, engine values, numbers like "1.0" allowed?)
+    "sex": (gcodes.SEX_CODES, gcodes.SEX_NA, _SEX_VALUE, True),
+    "measure": (gcodes.MEASURE_CODES, gcodes.MEASURE_NA, _MEASURE_VALUE, False),
+    "oedema": (gcodes.OEDEMA_CODES, gcodes.OEDEMA_NA, _OEDEMA_VALUE, True),
+}
+_EXPECTED_CODES = {"sex": "1, 2, m, f, M or F", "measure": "l, h, L or H",
+                   "oedema": "y, n, Y, N, 1 or 2"}
+
+
+# --------------------------------------------------------------------------- layout
+@dataclass
+class Layout:
+    """Where the input fields are in the header, and the output header."""
+
+    header: list[str]
+    positions: dict[str, int | None]  # field -> column index (None: column absent)
+    names: dict[str, str]  # field -> column name as written in the header
+    passthrough: list[int]
+    dropped: list[str]
+    out_header: list[str]
+
+    @property
+    def width(self) -> int:
+        return len(self.header)
+
+
+def make_layout(header: Sequence[str], *, age_column: str = "age_days") -> Layout:
+    """Find the input columns; :class:`InputError` when a required one is missing or doubled."""
+    header = list(header)
+    lower = [h.strip().lower() for h in header]
+    wanted = {"sex": "sex", "age": age_column}
+    wanted.update({f: f for f in OPTIONAL_COLUMNS})
+    positions: dict[str, int | None] = {}
+    names: dict[str, str] = {}
+    for fld, name in wanted.items():
+        hits = [i for i, h in enumerate(lower) if h == name.lower()]
+        if len(hits) > 1:
+            raise InputError(f"column {name!r} appears {len(hits)} times in the header "
+                             f"(columns {', '.join(str(i + 1) for i in hits)})")
+        positions[fld] = hits[0] if hits else None
+        names[fld] = header[hits[0]] if hits else name
+    missing = [wanted[f] for f in ("sex", "age") if positions[f] is None]
+    if missing:
+        shown = ", ".join(repr(h) for h in header[:12]) + (" ..." if len(header) > 12 else "")
+        raise InputError(f"required column(s) {', '.join(map(repr, missing))} not in the header "
+                         f"(found {len(header)} column(s): {shown})")
+    computed = {c.lower() for c in COMPUTED_COLUMNS}
+    passthrough = [i for i, h in enumerate(lower) if h not in computed]
+    dropped = [header[i] for i, h in enumerate(lower) if h in computed]
+    out_header = [header[i] for i in passthrough] + list(COMPUTED_COLUMNS)
+    return Layout(header, positions, names, passthrough, dropped, out_header)
+
+
+@dataclass
+class Options:
+    age_unit: str = "days"  # or "months"
+    labels: str = "code"  # "code", "id" or "en"
+    decimal_comma: bool = False
+    delimiter: str = ","
+    rules: Rules = field(default_factory=default_rules)
+
+
+@dataclass
+class ChunkResult:
+    columns: list[Sequence[str]]  # output columns (quoted), in Layout.out_header order
+    errors: list[tuple[int, str]]  # (row number, error code)
+    rows: int
+
+
+# --------------------------------------------------------------------------- parsing
+def parse_numbers(col: Sequence[str], decimal_comma: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Text cells -> float64 (NaN for "" / "NA" / blank) and a mask of non-numbers (or None)."""
+    n = len(col)
+    if not decimal_comma and "" not in col:
+        try:
+            return np.fromiter(map(float, col), np.float64, n), None
+        except ValueError:
+            pass
+    values: dict[str, float] = {}
+    bad = set()
+    for u in set(col):
+        t = u.replace(",", ".") if decimal_comma else u
+        try:
+            values[u] = float(t)
+        except ValueError:
+            values[u] = _NAN
+            s = u.strip()
+            if s != "" and s != "NA":
+                bad.add(u)
+    arr = np.fromiter(map(values.__getitem__, col), np.float64, n)
+    if not bad:
+        return arr, None
+    return arr, np.fromiter(map(bad.__contains__, col), bool, n)
+
+
+def _classify_code(u: str, fld: str) -> int:
+    table, na, _, numeric_ok = _CODE_SPECS[fld]
+    s = u.strip()
+    if s == "" or s == "NA":
+        return na
+    c = gcodes.classify(u, table, na)
+    if c == gcodes.BAD and numeric_ok:  # "1.0" is the number 1, as R reads it
+        try:
+            c = gcodes.classify(float(s), table, na)
+        except ValueError:
+            pass
+    return c
+
+
+def parse_codes(col: Sequence[str], fld: str) -> np.ndarray:
+    """Text codes -> the float values the engine's float path reads (-1 = invalid code)."""
+    engine_value = _CODE_SPECS[fld][2]
+    values = {u: engine_value[_classify_code(u, fld)] for u in set(col)}
+    return np.fromiter(map(values.__getitem__, col), np.float64, len(col))
+
+
+# --------------------------------------------------------------------------- formatting
+_Z_LIM = 5000
+_Z_TEXT = np.array(["%.15g" % (k / 100) for k in range(-_Z_LIM, _Z_LIM + 1)], dtype=object)
+_SMALL_INT_TEXT = np.array(["", "0", "1", "2"], dtype=object)  # index: NaN, 0, 1, 2
+
+
+def _general(v: float) -> str:
+    if v != v:
+        return ""
+    if v in (math.inf, -math.inf):
+        return "Inf" if v > 0 else "-Inf"
+    return "%.15g" % v
+
+
+def format_z(a: np.ndarray) -> list[str]:
+    """Already-rounded z-scores as anthro's CSV writes them: at most 2 decimals."""
+    with np.errstate(invalid="ignore"):
+        k = np.rint(a * 100.0)
+        ok = np.abs(k) <= _Z_LIM
+    out = np.full(a.shape[0], "", dtype=object)
+    out[ok] = _Z_TEXT[(k[ok] + _Z_LIM).astype(np.intp)]
+    other = np.flatnonzero(~ok & ~np.isnan(a))
+    for i in other.tolist():
+        out[i] = _general(float(a[i]))
+    return out.tolist()
+
+
+def format_small_int(a: np.ndarray) -> list[str]:
+    """0/1/2 (flags, c9mo_flag, csex); NaN -> empty."""
+    idx = np.where(np.isnan(a), 0.0, a + 1.0).astype(np.intp)
+    return _SMALL_INT_TEXT[idx].tolist()
+
+
+def format_g15(a: np.ndarray) -> list[str]:
+    """15 significant digits, as R's write.csv (few distinct values: format each once)."""
+    uniq, inv = np.unique(a, return_inverse=True)
+    text = np.array([_general(v) for v in uniq.tolist()], dtype=object)
+    return text[inv.reshape(-1)].tolist()
+
+
+def format_full(a: np.ndarray) -> list[str]:
+    """Full precision (shortest repr that reads back to the same double); NaN -> empty."""
+    out = [repr(v) for v in a.tolist()]
+    special = np.flatnonzero(~np.isfinite(a))
+    for i in special.tolist():
+        out[i] = _general(float(a[i]))
+    return out
+
+
+def _text_map(arr: np.ndarray, mapping: dict) -> list[str]:
+    get = mapping.get
+    return [get(v, v) for v in arr.tolist()]
+
+
+def _category_maps(rules: Rules, labels: str) -> tuple[dict, dict]:
+    cat = {None: ""}
+    reason = {None: ""}
+    if labels == "code":
+        return cat, reason
+    lang = 0 if labels == "id" else 1
+    for code in rules.category_codes():
+        c = rules.category(code)
+        cat[code] = c.label_id if lang == 0 else c.label_en
+    for code, pair in rules.reasons.items():
+        reason[code] = pair[lang]
+    for code, w in rules.warnings.items():
+        reason.setdefault(code, w.label_id if lang == 0 else w.label_en)
+    return cat, reason
+
+
+# --------------------------------------------------------------------------- errors
+def error_text(row: int, code: str, raw: dict[str, str], names: dict[str, str],
+               width: int | None = None, got: int | None = None) -> str:
+    """``row N: <code>: <detail>`` for the ``error`` column."""
+    if code == "bad_field_count":
+        detail = f"{got} field(s) but the header has {width}"
+    elif code == "negative_age":
+        detail = (f"{names['age']} {raw.get('age', '')!r} is negative; anthro refuses such "
+                  "rows, z-scores left empty")
+    elif code in ("invalid_sex", "invalid_measure", "invalid_oedema"):
+        fld = code[len("invalid_"):]
+        detail = (f"unknown {names[fld]} code {raw.get(fld, '')!r} "
+                  f"(expected {_EXPECTED_CODES[fld]} or empty)")
+    elif code.startswith("invalid_"):
+        fld = code[len("invalid_"):]
+        detail = f"{names.get(fld, fld)} {raw.get(fld, '')!r} is not a number"
+    else:
+        detail = code
+    return f"row {row}: {code}: {detail}"
+
+
+def _blank(res: dict, mask: np.ndarray) -> None:
+    for k in OUTPUT_COLUMNS + RAW_COLUMNS + ("age_days_rounded",):
+        if k == "cmeasure":
+            res[k][mask] = None
+        else:
+            res[k][mask] = np.nan
+
+
+# --------------------------------------------------------------------------- one chunk
+def process_chunk(chunk: Chunk, layout: Layout, opts: Options) -> ChunkResult:
+    """Compute and format one chunk of rows (see the module docstring)."""
+    rows = chunk.rows
+    n = len(rows)
+    width = layout.width
+    lens = list(map(len, rows))
+    bad_len = []
+    if lens.count(width) != n:
+        bad_len = [i for i, m in enumerate(lens) if m != width]
+        rows = list(rows)
+        for i in bad_len:
+            r = list(rows[i])[:width]
+            rows[i] = r + [""] * (width - len(r))
+    cols = list(zip(*rows))
+    if bad_len:  # a row we cannot align: compute nothing from it
+        idx = bad_len
+        blank = ("",) * len(idx)
+        in_cols = {}
+        for fld, pos in layout.positions.items():
+            if pos is not None:
+                c = list(cols[pos])
+                for i, b in zip(idx, blank):
+                    c[i] = b
+                in_cols[fld] = c
+    else:
+        in_cols = {fld: cols[pos] for fld, pos in layout.positions.items() if pos is not None}
+
+    # -- parse
+    kw = {}
+    floats = {}
+    for fld in NUMERIC_FIELDS:
+        col = in_cols.get(fld)
+        if col is None:
+            kw[fld] = None
+            floats[fld] = np.full(n, np.nan)
+            continue
+        arr, bad = parse_numbers(col, opts.decimal_comma)
+        if fld == "age" and opts.age_unit == "months":
+            months = arr
+            arr = arr * DAYS_PER_MONTH
+        floats[fld] = arr
+        if bad is None:
+            kw[fld] = arr
+        else:  # the engine reports the row (first problem in anthro's argument order)
+            obj = arr.astype(object)
+            obj[bad] = np.asarray(col, dtype=object)[bad]
+            kw[fld] = obj
+    for fld in CODE_FIELDS:
+        col = in_cols.get(fld)
+        kw[fld] = None if col is None else parse_codes(col, fld)
+
+    res = compute_zscores(sex=kw["sex"], age_days=kw["age"], weight=kw["weight"],
+                          lenhei=kw["lenhei"], measure=kw["measure"], headc=kw["headc"],
+                          armc=kw["armc"], triskin=kw["triskin"], subskin=kw["subskin"],
+                          oedema=kw["oedema"])
+    err = res["error"]
+    if bad_len:
+        for i in bad_len:
+            err[i] = "bad_field_count"
+    err_idx = [i for i, e in enumerate(err.tolist()) if e is not None]
+    err_mask = np.zeros(n, dtype=bool)
+    err_mask[err_idx] = True
+    if bad_len:
+        _blank(res, err_mask)
+
+    # -- categories (PMK 2/2020)
+    if opts.age_unit == "months" and in_cols.get("age") is not None:
+        age_m = np.floor(months)
+    else:
+        age_m = np.floor(floats["age"] / DAYS_PER_MONTH)
+    age_m[err_mask] = np.nan
+    oed = (kw["oedema"] == 1.0) if kw["oedema"] is not None else None
+    cls = classify_batch(res, age_months=age_m, armc_cm=floats["armc"], oedema=oed,
+                         rules=opts.rules)
+
+    # -- text
+    d = opts.delimiter
+    out: list[Sequence[str]] = [quote_column(cols[i], d) for i in layout.passthrough]
+    for c in OUTPUT_COLUMNS:
+        a = res[c]
+        if c == "cmeasure":
+            out.append(_text_map(a, {None: ""}))
+        elif c in ("c9mo_flag", "csex") or c[0] == "f":
+            out.append(format_small_int(a))
+        elif c == "clenhei":
+            out.append(format_g15(a))
+        elif c == "cbmi":
+            out.append(format_full(a))
+        else:
+            out.append(format_z(a))
+    cat_map, reason_map = _category_maps(opts.rules, opts.labels)
+    for key in ALL_INDICES:
+        cat = _text_map(cls[key], cat_map)
+        reason = _text_map(cls[key + "_reason"], reason_map)
+        for i in err_idx:
+            cat[i] = reason[i] = ""
+        out.append(quote_column(cat, d))
+        out.append(quote_column(reason, d))
+
+    errors = []
+    etext = [""] * n
+    if err_idx:
+        names = layout.names
+        for i in err_idx:
+            code = err[i]
+            raw = {fld: c[i] for fld, c in in_cols.items()}
+            etext[i] = error_text(chunk.row_numbers[i], code, raw, names, width, lens[i])
+            errors.append((chunk.row_numbers[i], code))
+    out.append(quote_column(etext, d))
+    return ChunkResult(out, errors, n)
