@@ -44,3 +44,13 @@ class CalendarException(db.Model):
         sa.Index("ix_calendar_exception_posyandu_original", "posyandu_id", "original_date"),
         sa.Index("ix_calendar_exception_posyandu_new", "posyandu_id", "new_date"),
     )
+
+    # --- the attributes posyandu.core.calendar reads (ExceptionLike) ---
+    @property
+    def on(self) -> date | None:
+        """The regular date affected (moved/cancelled), or the extra session's date."""
+        return self.new_date if self.kind == "extra" else self.original_date
+
+    @property
+    def moved_to(self) -> date | None:
+        return self.new_date if self.kind == "moved" else None
