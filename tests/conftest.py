@@ -101,8 +101,19 @@ def _db_transaction(request, app):
             connection.close()
 
 
+def _fresh_g_per_request(sender, **extra):
+    """The test's app context is active while the test client runs requests, and Flask then
+    reuses it for every request: without this, ``g`` (the signed-in user, the scope, the
+    decoded JWT) would leak from one request into the next. Production has one g per request."""
+    from flask import g
+    for key in list(vars(g)):
+        delattr(g, key)
+
+
 @pytest.fixture
 def client(app):
+    from flask import request_started
+    request_started.connect(_fresh_g_per_request, app)
     return app.test_client()
 
 
@@ -118,8 +129,17 @@ def ctx(app):
 
 
 @pytest.fixture
-def world(app):
-    """Two kabupaten, puskesmas, posyandu and users of every role (for wrong-tenant tests)."""
+def world(app, _db_transaction):
+    """Two kabupaten, puskesmas, posyandu and users of every role (for wrong-tenant tests).
+
+    Built in the test's own app context (pushed by ``_db_transaction``), so the rows live in the
+    test's session and survive until the test's rollback (a separate app context would close its
+    session on exit and roll the rows back)."""
+    from flask import has_app_context
+    if has_app_context():
+        w = factories.build_world()
+        db.session.commit()  # releases the SAVEPOINT only: a request answering >= 400 keeps the world
+        return w
     with app.app_context():
         return factories.build_world()
 

@@ -1,6 +1,7 @@
 """Small factory helpers for tests: build rows directly, flush, return them."""
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, time
 from types import SimpleNamespace
@@ -14,6 +15,12 @@ from posyandu.extensions import db
 from posyandu.regions.models import Posyandu, Puskesmas, PuskesmasDesa, Region
 
 PASSWORD = "rahasia-Posyandu-123"
+
+
+@functools.lru_cache(maxsize=32)
+def _hash(password: str) -> str:
+    """argon2 is deliberately slow (~64 MiB per hash); hash each test password once per run."""
+    return hash_password(password)
 
 
 def region(code: str, name: str, parent: str | None = None) -> Region:
@@ -51,7 +58,7 @@ def user(role: str, username: str | None = None, *, phone: str | None = None, po
          puskesmas_row: Puskesmas | None = None, kabupaten_code: str | None = None,
          password: str | None = PASSWORD, full_name: str | None = None) -> User:
     row = User(username=username, phone=phone, role=role, full_name=full_name or (username or phone or role),
-               password_hash=hash_password(password) if password else None,
+               password_hash=_hash(password) if password else None,
                puskesmas_id=puskesmas_row.id if puskesmas_row else None, kabupaten_code=kabupaten_code)
     db.session.add(row)
     db.session.flush()
