@@ -5,16 +5,22 @@ rejected request changes nothing.
 """
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g
 
 from .extensions import db
+
+
+def keep_changes_on_error() -> None:
+    """Commit this request's changes even though it answers an error (e.g. a refresh-token
+    reuse answers 401 but the revocation of the token family must stick)."""
+    g.commit_despite_error = True
 
 
 def register_request_transaction(app: Flask) -> None:
     @app.after_request
     def _commit_or_rollback(response):
         session = db.session
-        if response.status_code < 400:
+        if response.status_code < 400 or g.pop("commit_despite_error", False):
             session.commit()
         else:
             session.rollback()
