@@ -1,0 +1,383 @@
+"""The one place that calls the growth engine (``posyandu.core.growth``) for measurements.
+
+Everything here turns a measurement row (and its child's other weighings) into the values of
+the computed columns of :class:`~posyandu.measurements.models.Measurement`. Operations and the
+recompute CLI store what these functions return; nothing else in the app does growth maths.
+
+* :func:`assess_visit` -- request path: one visit, scalar engine (``zscores_one``,
+  ``classify_visit``), trend against the child's other weighings. No numpy arrays built here.
+* :func:`trend_updates` -- after an edit/delete/back-dated insert: N/T/O/B, 2T, gain, KBM and
+  the previous-visit checks for every weighing of one child, returning only what changed.
+* :func:`assess_batch` -- recompute: vectorised engine (``compute_zscores``,
+  ``classify_batch``) over many rows of complete children, then trend per child.
+
+Warnings stored on a row are one list, sorted by ``(priority, code)``, made of three groups:
+  1. from the visit itself (implausible z -> re-measure, oedema, LiLA, BGM, orange line, and
+     the posyandu-extras warnings defined here, e.g. vitamin A outside February/August);
+  2. from the trend (``weight_not_gained``, ``weight_not_gained_2t``);
+  3. from the comparison with the previous visit (``length_decreased``,
+     ``weight_change_implausible``).
+A trend recompute replaces groups 2 and 3 and keeps group 1; a z-score recompute replaces
+group 1 and keeps 2 and 3 when the trend is not recomputed with it.
+"""
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any, Iterable, Mapping, Sequence
+
+from ..core.growth import classify as _classify
+from ..core.growth import trend as _trend
+from ..core.growth import zscores as _zscores
+from ..core.growth.rules import default_rules
+from ..core.growth.version import standard_version as _standard_version
+
+#: API measuring position -> anthro ``measure`` code.
+MEASURE_CODES = {"lying": "l", "standing": "h"}
+
+#: anthro indicator keys stored on the row (skinfolds are not recorded at the posyandu).
+STORED_INDICATORS = ("len", "wei", "wfl", "bmi", "hc", "ac")
+Z_COLUMNS = tuple("z" + k for k in STORED_INDICATORS)
+FLAG_COLUMNS = tuple("f" + k for k in STORED_INDICATORS)
+#: Category column per classified index (classify.py keys -> model columns).
+CATEGORY_COLUMNS = {"bbu": "cat_bbu", "tbu": "cat_tbu", "bbtb": "cat_bbtb", "imtu": "cat_imtu",
+                    "lku": "cat_lk", "lila": "cat_lila"}
+TREND_COLUMNS = ("trend_status", "is_2t", "gain_g", "kbm_g")
+#: Every computed column written by :func:`assess_visit` / :func:`assess_batch`.
+COMPUTED_COLUMNS = (("age_days", "age_months", "clenhei", "cbmi") + Z_COLUMNS + FLAG_COLUMNS
+                    + tuple(CATEGORY_COLUMNS.values()) + ("is_bgm", "above_orange")
+                    + TREND_COLUMNS + ("warnings", "standard_version"))
+
+TREND_WARNINGS = frozenset({"weight_not_gained", "weight_not_gained_2t"})
+CHECK_WARNINGS = frozenset({"length_decreased", "weight_change_implausible"})
+
+#: Vitamin A rounds (posyandu-operations-id.md §5, months [P]): February and August.
+VITAMIN_A_MONTHS = (2, 8)
+VITAMIN_A_AGE_MONTHS = (6, 59)
+#: Exclusive breastfeeding is asked for 0-5 completed months (posyandu-operations-id.md §5).
+EXCLUSIVE_BREASTFEEDING_MAX_AGE_MONTHS = 5
+
+#: Warnings about the posyandu extras; same shape as the rule set's warnings (rules_id.json).
+EXTRA_WARNINGS = {
+    "vitamin_a_outside_round": {
+        "code": "vitamin_a_outside_round", "kind": "check", "refer": False, "priority": 40,
+        "label_id": "Vitamin A dicatat di luar bulan Februari/Agustus: periksa kembali tanggalnya",
+        "label_en": "Vitamin A recorded outside February/August: check the date",
+    },
+}
+
+
+def standard_version() -> str:
+    """Version string stored with every computed result (WHO standard + Indonesian rules)."""
+    return _standard_version()
+
+
+def rules():
+    return default_rules()
+
+
+def _get(obj: Any, name: str, default=None):
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _none_if_nan(v):
+    if v is None:
+        return None
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    return v
+
+
+def _flag(v) -> bool | None:
+    return None if v is None else bool(v)
+
+
+def sort_key(row) -> tuple:
+    """Chronological order of a child's visits: date, then creation (ties keep entry order)."""
+    created = _get(row, "created_at")
+    return (_get(row, "measured_on"), created.timestamp() if created is not None else math.inf)
+
+
+# ---------------------------------------------------------------------------------------
+# warnings
+# ---------------------------------------------------------------------------------------
+def extra_warnings(measured_on: date, vitamin_a: bool | None) -> list[dict]:
+    out = []
+    if vitamin_a and measured_on.month not in VITAMIN_A_MONTHS:
+        out.append(dict(EXTRA_WARNINGS["vitamin_a_outside_round"],
+                        detail={"month": measured_on.month}))
+    return out
+
+
+def _merge_warnings(*groups: Iterable[Mapping]) -> list[dict]:
+    found: dict[str, dict] = {}
+    for group in groups:
+        for w in group:
+            found.setdefault(w["code"], dict(w))
+    return sorted(found.values(), key=lambda w: (w["priority"], w["code"]))
+
+
+def _visit_part(warnings: Iterable[Mapping] | None) -> list[Mapping]:
+    return [w for w in (warnings or ()) if w["code"] not in TREND_WARNINGS | CHECK_WARNINGS]
+
+
+def _trend_part(warnings: Iterable[Mapping] | None) -> list[Mapping]:
+    return [w for w in (warnings or ()) if w["code"] in TREND_WARNINGS | CHECK_WARNINGS]
+
+
+def _trend_columns(result: _trend.WeighingTrend | None) -> dict:
+    if result is None:
+        return {"trend_status": None, "is_2t": None, "gain_g": None, "kbm_g": None}
+    return {"trend_status": result.status, "is_2t": result.is_2t if result.status else None,
+            "gain_g": result.gain_g, "kbm_g": result.kbm_g}
+
+
+def _check_warnings(current: Mapping, previous: Mapping | None) -> list[dict]:
+    if previous is None:
+        return []
+    return _trend.check_against_previous(
+        {"date": current["measured_on"], "weight_kg": current.get("weight_kg"),
+         "clenhei": current.get("clenhei")},
+        {"date": previous["measured_on"], "weight_kg": previous.get("weight_kg"),
+         "clenhei": previous.get("clenhei")})
+
+
+# ---------------------------------------------------------------------------------------
+# one visit (request path)
+# ---------------------------------------------------------------------------------------
+def age_of(child, measured_on: date) -> tuple[int, int]:
+    """(age in days, age in completed months) on ``measured_on``."""
+    birth = _get(child, "birth_date")
+    return (measured_on - birth).days, _trend.completed_months(birth, measured_on)
+
+
+def assess_visit(child, measurement, previous_measurements: Iterable = ()) -> dict:
+    """Computed column values for one measurement (scalar engine).
+
+    ``child``: has ``sex`` (1/2), ``birth_date``, ``birth_weight_kg``.
+    ``measurement``: object or mapping with ``id``, ``measured_on``, ``weight_kg``,
+    ``length_cm``, ``measure_method`` ('lying'/'standing'), ``head_circumference_cm``,
+    ``arm_circumference_cm``, ``oedema``, ``vitamin_a``.
+    ``previous_measurements``: the child's OTHER live (not deleted) measurements, objects or
+    mappings with ``id``, ``measured_on``, ``weight_kg``, ``clenhei`` and optionally
+    ``created_at`` (orders visits on the same date).
+
+    Returns ``{column: value}`` for :data:`COMPUTED_COLUMNS` (``warnings`` is the list of
+    warning dicts), ready to be set on the row.
+    """
+    measured_on = _get(measurement, "measured_on")
+    age_days, age_months = age_of(child, measured_on)
+    weight = _get(measurement, "weight_kg")
+    armc = _get(measurement, "arm_circumference_cm")
+    oedema = bool(_get(measurement, "oedema"))
+    method = _get(measurement, "measure_method")
+    z = _zscores.zscores_one(
+        _get(child, "sex"), age_days, weight=weight, lenhei=_get(measurement, "length_cm"),
+        measure=MEASURE_CODES.get(method) if method else None,
+        headc=_get(measurement, "head_circumference_cm"), armc=armc,
+        oedema="y" if oedema else "n")
+    if z.get("error"):
+        raise ValueError(f"growth engine rejected the visit: {z['error']}")
+    classification = _classify.classify_visit(z, age_months=age_months, armc_cm=armc, oedema=oedema)
+
+    values: dict[str, Any] = {"age_days": age_days, "age_months": age_months,
+                              "clenhei": _none_if_nan(z["clenhei"]), "cbmi": _none_if_nan(z["cbmi"])}
+    for col in Z_COLUMNS:
+        values[col] = _none_if_nan(z[col])
+    for col in FLAG_COLUMNS:
+        values[col] = _flag(z[col])
+    for key, col in CATEGORY_COLUMNS.items():
+        values[col] = classification[key]["category"]
+    values["is_bgm"] = classification["bgm"]
+    values["above_orange"] = classification["above_orange"]
+
+    # trend: this visit among the child's live weighings
+    mid = _get(measurement, "id")
+    prev = sorted(previous_measurements, key=sort_key)
+    weighings = [(_get(p, "id"), _get(p, "measured_on"), _get(p, "weight_kg")) for p in prev]
+    weighings.append((mid, measured_on, weight))
+    result = None
+    if weight is not None:
+        result = next(r for r in _trend.compute_trend(
+            _get(child, "birth_date"), weighings, _get(child, "birth_weight_kg")) if r.measurement_id == mid)
+    values.update(_trend_columns(result))
+    before = [p for p in prev if _get(p, "measured_on") <= measured_on]
+    previous = before[-1] if before else None
+    checks = _check_warnings({"measured_on": measured_on, "weight_kg": weight, "clenhei": values["clenhei"]},
+                             None if previous is None else {
+                                 "measured_on": _get(previous, "measured_on"),
+                                 "weight_kg": _get(previous, "weight_kg"),
+                                 "clenhei": _get(previous, "clenhei")})
+    values["warnings"] = _merge_warnings(
+        _trend.visit_warnings(classification, result, checks),
+        extra_warnings(measured_on, _get(measurement, "vitamin_a")))
+    values["standard_version"] = classification["standard_version"]
+    return values
+
+
+# ---------------------------------------------------------------------------------------
+# trend over a child's history (edits, deletes, back-dated visits, merges)
+# ---------------------------------------------------------------------------------------
+def trend_values(child, rows: Sequence[Mapping]) -> dict[Any, dict]:
+    """Trend columns and merged warnings for every live row of one child.
+
+    ``rows``: the child's live measurements as mappings with ``id``, ``measured_on``,
+    ``weight_kg``, ``clenhei``, ``created_at`` and ``warnings`` (stored; its visit part is
+    kept). Returns ``{id: {trend_status, is_2t, gain_g, kbm_g, warnings}}``.
+    """
+    ordered = sorted(rows, key=sort_key)
+    results = {r.measurement_id: r for r in _trend.compute_trend(
+        _get(child, "birth_date"),
+        [(row["id"], row["measured_on"], row["weight_kg"]) for row in ordered],
+        _get(child, "birth_weight_kg"))}
+    out = {}
+    previous = None
+    for row in ordered:
+        result = results.get(row["id"])
+        values = _trend_columns(result)
+        checks = _check_warnings(row, previous)
+        values["warnings"] = _merge_warnings(_visit_part(row["warnings"]),
+                                             _trend.visit_warnings(None, result, checks))
+        out[row["id"]] = values
+        previous = row
+    return out
+
+
+def trend_updates(child, rows: Sequence[Mapping]) -> list[dict]:
+    """Like :func:`trend_values` but only the rows whose stored values change:
+    a list of ``{"id": ..., <changed columns>...}``-complete dicts (all trend columns and
+    ``warnings``, so they can go to one executemany UPDATE)."""
+    changed = []
+    new = trend_values(child, rows)
+    for row in rows:
+        values = new[row["id"]]
+        if any(row.get(col) != values[col] for col in (*TREND_COLUMNS, "warnings")):
+            changed.append({"id": row["id"], **values})
+    return changed
+
+
+# ---------------------------------------------------------------------------------------
+# many rows (recompute)
+# ---------------------------------------------------------------------------------------
+def assess_batch(rows: Sequence[Mapping]) -> list[dict]:
+    """Computed columns for many measurements with the VECTORISED engine.
+
+    ``rows``: mappings with the measurement's raw columns (``id``, ``child_id``,
+    ``measured_on``, ``weight_kg``, ``length_cm``, ``measure_method``,
+    ``head_circumference_cm``, ``arm_circumference_cm``, ``oedema``, ``vitamin_a``,
+    ``deleted_at``, ``created_at``, stored ``warnings`` and trend columns) plus the child's
+    ``sex``, ``birth_date`` and ``birth_weight_kg``. Every live row of each child in the
+    batch must be present: the trend is recomputed per child over its live rows. Soft-deleted
+    rows get fresh z-scores and categories but keep their stored trend columns.
+
+    Returns one dict per input row, in input order: ``{"id": ..., <COMPUTED_COLUMNS>}``.
+    """
+    import numpy as np  # only the recompute path builds arrays
+
+    n = len(rows)
+    if n == 0:
+        return []
+    measured = np.array([r["measured_on"] for r in rows], dtype="datetime64[D]")
+    birth = np.array([r["birth_date"] for r in rows], dtype="datetime64[D]")
+    age_days = (measured - birth).astype(np.int64)
+    months = _completed_months_array(birth, measured)
+
+    def col(name):
+        return np.array([np.nan if r[name] is None else float(r[name]) for r in rows], dtype=float)
+
+    measure = np.array([MEASURE_CODES.get(r["measure_method"]) if r["measure_method"] else None
+                        for r in rows], dtype=object)
+    oedema = np.array([bool(r["oedema"]) for r in rows], dtype=bool)
+    armc = col("arm_circumference_cm")
+    z = _zscores.compute_zscores(
+        np.array([r["sex"] for r in rows]), age_days.astype(float), weight=col("weight_kg"),
+        lenhei=col("length_cm"), measure=measure, headc=col("head_circumference_cm"), armc=armc,
+        oedema=np.where(oedema, "y", "n").astype(object))
+    cls = _classify.classify_batch(z, age_months=months, armc_cm=armc, oedema=oedema)
+    version = standard_version()
+
+    def py(v):
+        if isinstance(v, np.generic):
+            v = v.item()
+        return _none_if_nan(v)
+
+    out: list[dict] = []
+    for i, r in enumerate(rows):
+        values: dict[str, Any] = {"id": r["id"], "age_days": int(age_days[i]), "age_months": int(months[i]),
+                                  "clenhei": py(z["clenhei"][i]), "cbmi": py(z["cbmi"][i])}
+        for c in Z_COLUMNS:
+            values[c] = py(z[c][i])
+        for c in FLAG_COLUMNS:
+            f = py(z[c][i])
+            values[c] = None if f is None else bool(f)
+        for key, c in CATEGORY_COLUMNS.items():
+            values[c] = cls[key][i]
+        values["is_bgm"] = py(cls["bgm"][i])
+        values["above_orange"] = py(cls["above_orange"][i])
+        classification = {key: {"status": cls[key + "_status"][i], "reason": cls[key + "_reason"][i],
+                                "category": cls[key][i]} for key in CATEGORY_COLUMNS}
+        classification.update(oedema=bool(oedema[i]), bgm=values["is_bgm"], above_orange=values["above_orange"])
+        values["_visit_warnings"] = _merge_warnings(
+            _trend.visit_warnings(classification), extra_warnings(r["measured_on"], r["vitamin_a"]))
+        values["standard_version"] = version
+        out.append(values)
+
+    # trend per child over its live rows, with the freshly computed visit warnings and clenhei
+    by_child: dict[Any, list[int]] = {}
+    for i, r in enumerate(rows):
+        if r["deleted_at"] is None:
+            by_child.setdefault(r["child_id"], []).append(i)
+    for child_id, idx in by_child.items():
+        first = rows[idx[0]]
+        child = {"birth_date": first["birth_date"], "birth_weight_kg": first["birth_weight_kg"]}
+        live = [{"id": rows[i]["id"], "measured_on": rows[i]["measured_on"], "weight_kg": rows[i]["weight_kg"],
+                 "clenhei": out[i]["clenhei"], "created_at": rows[i]["created_at"],
+                 "warnings": out[i]["_visit_warnings"]} for i in idx]
+        trend = trend_values(child, live)
+        for i in idx:
+            out[i].update(trend[rows[i]["id"]])
+    for i, r in enumerate(rows):
+        values = out[i]
+        visit = values.pop("_visit_warnings")
+        if r["deleted_at"] is not None:  # frozen trend, fresh visit warnings
+            for c in TREND_COLUMNS:
+                values[c] = r.get(c)
+            values["warnings"] = _merge_warnings(visit, _trend_part(r.get("warnings")))
+    return out
+
+
+def _completed_months_array(birth, measured):
+    """Vectorised :func:`posyandu.core.growth.trend.completed_months`."""
+    import numpy as np
+
+    by = birth.astype("datetime64[Y]").astype(int) + 1970
+    bm = birth.astype("datetime64[M]").astype(int) % 12
+    bd = (birth - birth.astype("datetime64[M]")).astype(int)
+    my = measured.astype("datetime64[Y]").astype(int) + 1970
+    mm = measured.astype("datetime64[M]").astype(int) % 12
+    md = (measured - measured.astype("datetime64[M]")).astype(int)
+    months = (my - by) * 12 + (mm - bm)
+    months = months - ((months > 0) & (md < bd)) + ((months < 0) & (md > bd))
+    return months.astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------
+# labels for responses (stored codes -> id/en labels of the current rule set)
+# ---------------------------------------------------------------------------------------
+_LABELS: dict | None = None
+
+
+def labels() -> dict:
+    """``{"categories": {code: (id, en)}, "indices": {key: rule}, "trend": {N: (id, en)}}``."""
+    global _LABELS
+    if _LABELS is None:
+        r = default_rules()
+        cats = {}
+        for rule in (*r.indices.values(), r.lila):
+            for c in rule.categories:
+                cats[c.code] = (c.label_id, c.label_en)
+        _LABELS = {"categories": cats, "rules": {**dict(r.indices), "lila": r.lila},
+                   "trend": dict(r.status_labels), "split_age_days": r.split_age_days}
+    return _LABELS
