@@ -1,0 +1,478 @@
+"""Measurement use cases: record, edit, soft-delete, read, recompute.
+
+Signatures (the sync push endpoint and the children/demo features call these too):
+
+* ``record_measurement(scope, data) -> (Measurement, created: bool)``
+    ``data``: a dict as loaded by ``schemas.MeasurementCreate`` (``id``, ``child_id``,
+    ``measured_on``, ``weight_kg``, ``length_cm``, ``measure_method``,
+    ``head_circumference_cm``, ``arm_circumference_cm``, ``oedema``, ``vitamin_a``,
+    ``exclusive_breastfeeding``, ``has_kia_book``, ``notes``, ``client_updated_at``).
+    A retry with the same id and the same values returns the stored row and
+    ``created=False`` without writing anything; the same id with other values (or a
+    deleted row) raises ``Conflict`` with ``extra={"server": <staff view of the row>}``.
+* ``update_measurement(scope, measurement_id, data, base_version=None) -> Measurement``
+    ``data``: the fields to change (``schemas.MeasurementUpdate`` without ``base_version``).
+    ``base_version`` given and not the row's ``version`` -> ``Conflict`` with the server copy.
+    Values equal to the stored ones change nothing (no version bump, no audit).
+* ``delete_measurement(scope, measurement_id, base_version=None) -> Measurement``
+    Soft delete (``deleted_at``); deleting a deleted row is a no-op.
+* ``get_measurement(scope, measurement_id) -> Measurement``
+* ``list_measurements(scope, posyandu_id, month, *, filters..., cursor=None, limit=50)
+  -> (rows, next_cursor)``
+* ``child_growth(scope, child_id) -> (child, [Measurement])``
+* ``recompute_child_trend(session, child_id) -> list[measurement id]``
+    N/T/O/B, 2T, gain/KBM and previous-visit warnings of all the child's live weighings,
+    written only where they changed (one executemany UPDATE). Call after moving
+    measurements between children (merge).
+* ``recompute_all(session, batch_size=500, only_outdated=False, progress=False) -> int``
+    All stored results (vectorised engine), see :func:`recompute_all`.
+
+Errors: ``InvalidInput`` (422, ``errors`` names the field), ``NotFound`` (404, also for
+anything outside the caller's scope), ``Conflict`` (409), ``Forbidden`` (403, parents).
+Operations flush and never commit (one transaction per request). Every change is audited
+(field diff of the values the cadre entered) and noted in the sync change log; ``version``
+goes up on every edit or delete. Computed columns changed as a consequence of another
+row's edit (later trend statuses) are noted in the change log but do not bump ``version``:
+the cadre's values did not change, so a phone editing them must not get a conflict.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import sys
+import uuid
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+
+from ..audit.log import audit, field_diff
+from ..children.models import Child
+from ..db import utcnow
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..extensions import db
+from ..sync.changes import record_change
+from . import assessment
+from .models import Measurement
+from .schemas import dump_measurement
+
+#: The values a cadre enters; compared for idempotent retries and diffed for the audit.
+ENTERED_FIELDS = ("measured_on", "weight_kg", "length_cm", "measure_method", "head_circumference_cm",
+                  "arm_circumference_cm", "oedema", "vitamin_a", "exclusive_breastfeeding",
+                  "has_kia_book", "notes")
+_DEFAULTS = {"oedema": False}
+#: Roles allowed to record bilateral oedema (anthropometry-id.md §4: health workers only).
+OEDEMA_ROLES = ("admin", "dinkes", "puskesmas")
+
+M = Measurement
+_T = Measurement.__table__
+_CHILD_COLUMNS = (Child.id, Child.posyandu_id, Child.sex, Child.birth_date, Child.birth_weight_kg)
+_HISTORY_COLUMNS = (M.id, M.child_id, M.measured_on, M.weight_kg, M.clenhei, M.created_at, M.deleted_at,
+                    M.trend_status, M.is_2t, M.gain_g, M.kbm_g, M.warnings)
+
+
+# ---------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------
+def _require_writer(scope) -> None:
+    if scope.is_parent or not scope.can_write_children:
+        raise Forbidden("Parents can read their children's growth but not change it.")
+
+
+def _load_child(scope, child_id):
+    row = db.session.execute(sa.select(*_CHILD_COLUMNS).where(Child.id == child_id, scope.child_clause())).first()
+    if row is None:
+        raise NotFound("No such child.")
+    return row
+
+
+def _check_against_child(scope, values: dict, child, *, oedema_changed: bool = True) -> None:
+    """Checks that need the child (age) or the caller (role); 422 naming the field."""
+    errors: dict[str, list[str]] = {}
+    measured_on: date = values["measured_on"]
+    if measured_on < child.birth_date:
+        errors["measured_on"] = ["must not be before the child's birth date"]
+    else:
+        _, months = assessment.age_of(child, measured_on)
+        lo, hi = assessment.VITAMIN_A_AGE_MONTHS
+        if values.get("vitamin_a") and not (lo <= months <= hi):
+            errors["vitamin_a"] = [f"vitamin A capsules are given at {lo}-{hi} months; the child is {months}"]
+        if values.get("exclusive_breastfeeding") is not None and \
+                months > assessment.EXCLUSIVE_BREASTFEEDING_MAX_AGE_MONTHS:
+            errors["exclusive_breastfeeding"] = ["recorded for children under 6 months only"]
+    if oedema_changed and values.get("oedema") and scope.role not in OEDEMA_ROLES:
+        errors["oedema"] = ["only a health worker (puskesmas or dinkes) may record oedema"]
+    if errors:
+        raise InvalidInput("Some fields are invalid: " + ", ".join(sorted(errors)), errors=errors)
+
+
+def _entered(obj) -> dict:
+    if isinstance(obj, dict):
+        return {f: obj.get(f, _DEFAULTS.get(f)) for f in ENTERED_FIELDS}
+    return {f: getattr(obj, f) for f in ENTERED_FIELDS}
+
+
+def _history(rows) -> list[dict]:
+    return [dict(r._mapping) for r in rows]
+
+
+def _bulk_trend_update(session: Session, changes: list[dict], now) -> None:
+    """One executemany UPDATE of the trend columns and warnings; refresh loaded objects."""
+    if not changes:
+        return
+    stmt = (sa.update(_T).where(_T.c.id == sa.bindparam("b_id"))
+            .values({c: sa.bindparam("b_" + c) for c in (*assessment.TREND_COLUMNS, "warnings", "computed_at")}))
+    session.execute(stmt, [{"b_id": ch["id"], "b_computed_at": now,
+                            **{"b_" + c: ch[c] for c in (*assessment.TREND_COLUMNS, "warnings")}}
+                           for ch in changes])
+    for ch in changes:
+        obj = session.identity_map.get(identity_key(Measurement, ch["id"]))
+        if obj is not None:
+            session.expire(obj)
+
+
+def _note_changes(session: Session, child, ids, op: str = "upsert") -> None:
+    for mid in ids:
+        record_change(session, entity="measurement", entity_id=mid, posyandu_id=child.posyandu_id,
+                      child_id=child.id, op=op)
+
+
+def _conflict(m: Measurement, detail: str):
+    return Conflict(detail, extra={"server": dump_measurement(m)})
+
+
+# ---------------------------------------------------------------------------------------
+# create
+# ---------------------------------------------------------------------------------------
+def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
+    _require_writer(scope)
+    session = db.session
+    mid, child_id = data["id"], data["child_id"]
+    child = _load_child(scope, child_id)
+    # one indexed query: the child's history AND a row with this id (a retry), wherever it is
+    rows = session.execute(sa.select(*_HISTORY_COLUMNS).where(sa.or_(M.child_id == child_id, M.id == mid))).all()
+    if any(r.id == mid for r in rows):
+        existing = session.get(Measurement, mid)
+        if existing.deleted_at is None and existing.child_id == child_id \
+                and _entered(existing) == _entered(data):
+            return existing, False
+        raise _conflict(existing, "A measurement with this id exists with different values"
+                        if existing.deleted_at is None else "This measurement was deleted")
+    values = _entered(data)
+    _check_against_child(scope, values, child)
+    history = [r for r in _history(rows) if r["deleted_at"] is None]
+
+    now = utcnow()
+    m = Measurement(id=mid, child_id=child_id, posyandu_id=child.posyandu_id, version=1,
+                    client_updated_at=data.get("client_updated_at"), created_by_id=scope.user_id,
+                    updated_by_id=scope.user_id, created_at=now, updated_at=now, computed_at=now, **values)
+    computed = assessment.assess_visit(child, m, history)
+    for column, value in computed.items():
+        setattr(m, column, value)
+    session.add(m)
+    changed_ids = []
+    if any(r["measured_on"] >= m.measured_on for r in history):  # back-dated: later statuses may change
+        rows_now = history + [{"id": m.id, "measured_on": m.measured_on, "weight_kg": m.weight_kg,
+                               "clenhei": m.clenhei, "created_at": now, "warnings": m.warnings,
+                               **{c: computed[c] for c in assessment.TREND_COLUMNS}}]
+        changes = [ch for ch in assessment.trend_updates(child, rows_now) if ch["id"] != m.id]
+        session.flush()
+        _bulk_trend_update(session, changes, now)
+        changed_ids = [ch["id"] for ch in changes]
+    audit("create", "measurement", m.id, changes=field_diff({}, {k: v for k, v in values.items() if v is not None}),
+          posyandu_id=child.posyandu_id, child_id=child.id)
+    _note_changes(session, child, [m.id, *changed_ids])
+    session.flush()
+    return m, True
+
+
+# ---------------------------------------------------------------------------------------
+# read
+# ---------------------------------------------------------------------------------------
+def _load_for_write(scope, measurement_id):
+    row = db.session.execute(
+        sa.select(Measurement, *_CHILD_COLUMNS[1:]).join(Child, Child.id == M.child_id)
+        .where(M.id == measurement_id, scope.child_clause())).first()
+    if row is None:
+        raise NotFound("No such measurement.")
+    m = row[0]
+    child = _ChildInfo(m.child_id, row.posyandu_id, row.sex, row.birth_date, row.birth_weight_kg)
+    return m, child
+
+
+class _ChildInfo:
+    __slots__ = ("id", "posyandu_id", "sex", "birth_date", "birth_weight_kg")
+
+    def __init__(self, id, posyandu_id, sex, birth_date, birth_weight_kg):
+        self.id, self.posyandu_id, self.sex = id, posyandu_id, sex
+        self.birth_date, self.birth_weight_kg = birth_date, birth_weight_kg
+
+
+def get_measurement(scope, measurement_id) -> Measurement:
+    """A measurement of a child in scope, or measured at a posyandu in scope. Parents: their
+    children's live measurements only."""
+    query = sa.select(Measurement).join(Child, Child.id == M.child_id).where(M.id == measurement_id)
+    if scope.is_parent:
+        query = query.where(scope.child_clause(), M.deleted_at.is_(None))
+    else:
+        query = query.where(sa.or_(scope.child_clause(), scope.posyandu_clause(M.posyandu_id)))
+    m = db.session.execute(query).scalar_one_or_none()
+    if m is None:
+        raise NotFound("No such measurement.")
+    return m
+
+
+def child_growth(scope, child_id):
+    """The child (in scope; parents: linked children) and its live measurements, oldest first."""
+    child = db.session.execute(sa.select(Child).where(Child.id == child_id, scope.child_clause())).scalar_one_or_none()
+    if child is None:
+        raise NotFound("No such child.")
+    rows = db.session.execute(
+        sa.select(Measurement).where(M.child_id == child_id, M.deleted_at.is_(None))
+        .order_by(M.measured_on, M.created_at)).scalars().all()
+    return child, rows
+
+
+def encode_cursor(measured_on: date, mid: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{measured_on.isoformat()}|{mid}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[date, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        d, i = raw.split("|")
+        return date.fromisoformat(d), uuid.UUID(i)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("Invalid cursor", errors={"cursor": ["not a cursor returned by this endpoint"]})
+
+
+def list_measurements(scope, posyandu_id: int, month: str, *, child_id=None, trend_status=None, is_2t=None,
+                      bgm=None, category=None, include_deleted=False, cursor=None, limit=50):
+    """Measurements taken at ``posyandu_id`` in calendar month ``month`` (YYYY-MM), ordered by
+    date then id, keyset-paginated. Returns ``(rows, next_cursor)``."""
+    if not scope.covers_posyandu(posyandu_id):
+        raise NotFound("No such posyandu.")
+    year, mon = (int(p) for p in month.split("-"))
+    start = date(year, mon, 1)
+    end = date(year + (mon == 12), mon % 12 + 1, 1)
+    query = sa.select(Measurement).where(M.posyandu_id == posyandu_id, M.measured_on >= start, M.measured_on < end)
+    if not include_deleted:
+        query = query.where(M.deleted_at.is_(None))
+    if child_id is not None:
+        query = query.where(M.child_id == child_id)
+    if trend_status is not None:
+        query = query.where(M.trend_status == trend_status)
+    if is_2t is not None:
+        query = query.where(M.is_2t.is_(True) if is_2t else sa.or_(M.is_2t.is_(False), M.is_2t.is_(None)))
+    if bgm is not None:
+        query = query.where(M.is_bgm.is_(True) if bgm else sa.or_(M.is_bgm.is_(False), M.is_bgm.is_(None)))
+    if category is not None:
+        index = category.split(".", 1)[0]
+        column = assessment.CATEGORY_COLUMNS.get(index)
+        if column is None:
+            raise InvalidInput("Unknown category", errors={"category": ["unknown category code"]})
+        query = query.where(getattr(M, column) == category)
+    if cursor:
+        after_date, after_id = decode_cursor(cursor)
+        query = query.where(sa.or_(M.measured_on > after_date, sa.and_(M.measured_on == after_date, M.id > after_id)))
+    rows = db.session.execute(query.order_by(M.measured_on, M.id).limit(limit + 1)).scalars().all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].measured_on, rows[-1].id)
+    return rows, next_cursor
+
+
+# ---------------------------------------------------------------------------------------
+# update / delete
+# ---------------------------------------------------------------------------------------
+def _check_version(m: Measurement, base_version) -> None:
+    if base_version is not None and base_version != m.version:
+        raise _conflict(m, f"The measurement changed on the server (version {m.version}, you edited "
+                           f"version {base_version})")
+
+
+def _live_history(session: Session, child_id, exclude_id=None) -> list[dict]:
+    query = sa.select(*_HISTORY_COLUMNS).where(M.child_id == child_id, M.deleted_at.is_(None))
+    if exclude_id is not None:
+        query = query.where(M.id != exclude_id)
+    return _history(session.execute(query).all())
+
+
+def update_measurement(scope, measurement_id, data: dict, base_version=None) -> Measurement:
+    _require_writer(scope)
+    session = db.session
+    m, child = _load_for_write(scope, measurement_id)
+    if m.deleted_at is not None:
+        raise _conflict(m, "This measurement was deleted")
+    _check_version(m, base_version)
+    before = _entered(m)
+    after = dict(before)
+    after.update({k: v for k, v in data.items() if k in ENTERED_FIELDS})
+    if after.get("oedema") is None:
+        after["oedema"] = False
+    errors = {}
+    if after["length_cm"] is not None and not after["measure_method"]:
+        errors["measure_method"] = ["required when length_cm is given"]
+    if all(after[f] is None for f in ("weight_kg", "length_cm", "head_circumference_cm", "arm_circumference_cm")):
+        errors["weight_kg"] = ["at least one measured value must remain"]
+    if errors:
+        raise InvalidInput("Some fields are invalid: " + ", ".join(sorted(errors)), errors=errors)
+    changes = field_diff(before, after)
+    if not changes:
+        return m
+    if "oedema" in changes and scope.role not in OEDEMA_ROLES:
+        raise InvalidInput("Some fields are invalid: oedema",
+                           errors={"oedema": ["only a health worker (puskesmas or dinkes) may record oedema"]})
+    _check_against_child(scope, after, child, oedema_changed=False)
+
+    now = utcnow()
+    for key, value in after.items():
+        if key in changes:
+            setattr(m, key, value)
+    if "client_updated_at" in data:
+        m.client_updated_at = data["client_updated_at"]
+    m.version += 1
+    m.updated_by_id = scope.user_id
+    m.updated_at = now
+    others = _live_history(session, child.id, exclude_id=m.id)
+    computed = assessment.assess_visit(child, m, others)
+    for column, value in computed.items():
+        setattr(m, column, value)
+    m.computed_at = now
+    changed_ids = []
+    if others and {"measured_on", "weight_kg", "length_cm", "measure_method"} & set(changes):
+        rows_now = others + [{"id": m.id, "measured_on": m.measured_on, "weight_kg": m.weight_kg,
+                              "clenhei": m.clenhei, "created_at": m.created_at, "warnings": m.warnings,
+                              **{c: computed[c] for c in assessment.TREND_COLUMNS}}]
+        trend_changes = [ch for ch in assessment.trend_updates(child, rows_now) if ch["id"] != m.id]
+        session.flush()
+        _bulk_trend_update(session, trend_changes, now)
+        changed_ids = [ch["id"] for ch in trend_changes]
+    audit("update", "measurement", m.id, changes=changes, posyandu_id=child.posyandu_id, child_id=child.id)
+    _note_changes(session, child, [m.id, *changed_ids])
+    session.flush()
+    return m
+
+
+def delete_measurement(scope, measurement_id, base_version=None) -> Measurement:
+    _require_writer(scope)
+    session = db.session
+    m, child = _load_for_write(scope, measurement_id)
+    if m.deleted_at is not None:
+        return m
+    _check_version(m, base_version)
+    now = utcnow()
+    m.deleted_at = now
+    m.version += 1
+    m.updated_by_id = scope.user_id
+    m.updated_at = now
+    session.flush()
+    audit("delete", "measurement", m.id, changes={"deleted_at": [None, now.isoformat()]},
+          posyandu_id=child.posyandu_id, child_id=child.id)
+    _note_changes(session, child, [m.id], op="delete")
+    changes = assessment.trend_updates(child, _live_history(session, child.id))
+    _bulk_trend_update(session, changes, now)
+    _note_changes(session, child, [ch["id"] for ch in changes])
+    session.flush()
+    return m
+
+
+# ---------------------------------------------------------------------------------------
+# recompute
+# ---------------------------------------------------------------------------------------
+def recompute_child_trend(session: Session, child_id) -> list:
+    """Recompute N/T/O/B, 2T, gain, KBM and previous-visit warnings for every live weighing of
+    one child (two queries, one executemany UPDATE of the rows that changed). Returns the ids
+    of the rows that changed; they are noted in the sync change log."""
+    child = session.execute(sa.select(*_CHILD_COLUMNS).where(Child.id == child_id)).first()
+    if child is None:
+        raise NotFound("No such child.")
+    changes = assessment.trend_updates(child, _live_history(session, child_id))
+    _bulk_trend_update(session, changes, utcnow())
+    ids = [ch["id"] for ch in changes]
+    _note_changes(session, child, ids)
+    session.flush()
+    return ids
+
+
+_RAW_COLUMNS = (M.id, M.child_id, M.measured_on, M.weight_kg, M.length_cm, M.measure_method,
+                M.head_circumference_cm, M.arm_circumference_cm, M.oedema, M.vitamin_a, M.deleted_at,
+                M.created_at, M.trend_status, M.is_2t, M.gain_g, M.kbm_g, M.warnings,
+                Child.sex, Child.birth_date, Child.birth_weight_kg)
+
+
+def _outdated(version: str):
+    return sa.or_(M.standard_version.is_(None), M.standard_version != version)
+
+
+def recompute_all(session: Session, batch_size: int = 500, only_outdated: bool = False,
+                  progress: bool = False, commit: bool = False) -> int:
+    """Recompute every stored result with the vectorised engine; returns the rows written.
+
+    Streams through the table by keyset pagination on ``child_id`` (its index): each batch
+    is the next run of whole children holding about ``batch_size`` measurements (a child is
+    never split, so its trend is computed over all its weighings in one pass). Per batch: one
+    query for the rows (joined to the child), ``assess_batch`` (numpy), one executemany
+    UPDATE. ``only_outdated`` takes only children with a row whose ``standard_version`` is
+    not the current one (or empty). ``progress`` shows a tqdm bar when stderr is a terminal.
+    ``commit`` commits after each batch (the CLI does; callers inside a larger transaction,
+    e.g. demo loading, leave it off and commit themselves).
+
+    Sync: no change-log entries are written (a standard change would rewrite every row for
+    every phone); phones get the new values with their next full refresh or edit.
+    """
+    version = assessment.standard_version()
+    outdated = _outdated(version)
+    total_query = sa.select(sa.func.count()).select_from(M)
+    if only_outdated:
+        total_query = total_query.where(outdated)
+    total = session.execute(total_query).scalar_one()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=total, unit="rows", desc="growth recompute", disable=not sys.stderr.isatty(),
+                   file=sys.stderr)
+    columns = [c for c in assessment.COMPUTED_COLUMNS] + ["computed_at"]
+    stmt = (sa.update(_T).where(_T.c.id == sa.bindparam("b_id"))
+            .values({c: sa.bindparam("b_" + c) for c in columns}))
+    written = 0
+    last_child = None
+    try:
+        while True:
+            counts = sa.select(M.child_id, sa.func.count().label("n")).group_by(M.child_id).order_by(M.child_id)
+            if only_outdated:
+                counts = counts.where(outdated)
+            if last_child is not None:
+                counts = counts.where(M.child_id > last_child)
+            children, rows_in_batch = [], 0
+            for child_id, n in session.execute(counts.limit(batch_size)).all():
+                if children and rows_in_batch + n > batch_size:
+                    break
+                children.append(child_id)
+                rows_in_batch += n
+            if not children:
+                break
+            last_child = children[-1]
+            rows = [dict(r._mapping) for r in session.execute(
+                sa.select(*_RAW_COLUMNS).join(Child, Child.id == M.child_id)
+                .where(M.child_id.in_(children)).order_by(M.child_id, M.measured_on, M.created_at)).all()]
+            now = utcnow()
+            results = assessment.assess_batch(rows)
+            session.execute(stmt, [{"b_id": r["id"], "b_computed_at": now,
+                                    **{"b_" + c: r[c] for c in assessment.COMPUTED_COLUMNS}} for r in results])
+            for r in results:
+                obj = session.identity_map.get(identity_key(Measurement, r["id"]))
+                if obj is not None:
+                    session.expire(obj)
+            written += len(results)
+            if commit:
+                session.commit()
+            if bar is not None:
+                bar.update(rows_in_batch)
+    finally:
+        if bar is not None:
+            bar.close()
+    session.flush()
+    return written
