@@ -9,4 +9,6 @@ def API_BLUEPRINTS():
     from .sync.routes import blp as sync
     from .audit.routes import blp as audit
     from .users.routes import blp as users
-    return [auth, users, regions, children, measurements, sync, audit]
+    from .immunizations.routes import blp as immunizations
+    from .calendar.routes import blp as calendar
+    return [auth, users, regions, children, measurements, sync, audit, immunizations, calendar]
