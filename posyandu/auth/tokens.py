@@ -1,9 +1,35 @@
-"""JWT plumbing: error responses as problem+json, and the claims we put in access tokens."""
+"""JWT plumbing: error responses as problem+json, and the claims we put in tokens.
+
+Access tokens (``JWT_ACCESS_TOKEN_EXPIRES``, 15 minutes or less) are not stored. They carry
+``role`` (for clients) and ``pwc``, the user's password stamp at issue time: a password change
+or reset changes the stamp, so every earlier access token is refused at once, even one issued
+in the same second (``iat`` has whole-second precision only; ``scope.load_current_user`` also
+keeps its ``iat`` check).
+
+Refresh tokens (``JWT_REFRESH_TOKEN_EXPIRES``, 30 days or less) are stored in ``RefreshToken``
+by ``jti`` with their ``fam`` (family); see ``operations``.
+"""
 from __future__ import annotations
 
-from flask_jwt_extended import create_access_token
+import uuid
+from datetime import datetime, timezone
+
+from flask_jwt_extended import create_access_token, create_refresh_token
 
 from ..errors import problem_response
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def password_stamp(user) -> int:
+    """Microseconds since the epoch of the last password change (0: never changed)."""
+    changed = user.password_changed_at
+    if changed is None:
+        return 0
+    if changed.tzinfo is None:
+        changed = changed.replace(tzinfo=timezone.utc)
+    delta = changed - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def register_jwt_callbacks(jwt) -> None:
@@ -29,7 +55,26 @@ def register_jwt_callbacks(jwt) -> None:
     def _stale(header, payload):
         return problem_response(401, "Fresh sign-in required", slug="fresh-token-required")
 
+    @jwt.token_in_blocklist_loader
+    def _password_changed_since(header, payload) -> bool:
+        """An access token issued before the latest password change/reset is revoked."""
+        if payload.get("type") != "access" or "pwc" not in payload:
+            return False
+        from ..extensions import db
+        from .models import User
+        try:
+            user = db.session.get(User, int(payload["sub"]))
+        except (TypeError, ValueError):
+            return True
+        return user is None or password_stamp(user) != payload["pwc"]
+
 
 def access_token_for(user) -> str:
     """A short-lived access token; identity is the user id, the role rides along for clients."""
-    return create_access_token(identity=str(user.id), additional_claims={"role": user.role})
+    return create_access_token(identity=str(user.id),
+                               additional_claims={"role": user.role, "pwc": password_stamp(user)})
+
+
+def refresh_token_for(user, jti: uuid.UUID, family_id: uuid.UUID) -> str:
+    """A refresh token whose ``jti``/``fam`` match a stored ``RefreshToken`` row."""
+    return create_refresh_token(identity=str(user.id), additional_claims={"jti": str(jti), "fam": str(family_id)})
