@@ -23,7 +23,10 @@ Signatures (the sync push endpoint and the children/demo features call these too
 * ``recompute_child_trend(session, child_id) -> list[measurement id]``
     N/T/O/B, 2T, gain/KBM and previous-visit warnings of all the child's live weighings,
     written only where they changed (one executemany UPDATE). Call after moving
-    measurements between children (merge).
+    measurements between children (merge); it falls back to ``recompute_child`` when a
+    stored age does not match the child's birth date.
+* ``recompute_child(session, child_id) -> list[measurement id]``
+    Everything (z-scores, categories, trend) for one child; after a birth-date/sex correction.
 * ``recompute_all(session, batch_size=500, only_outdated=False, progress=False) -> int``
     All stored results (vectorised engine), see :func:`recompute_all`.
 
@@ -385,16 +388,65 @@ def delete_measurement(scope, measurement_id, base_version=None) -> Measurement:
 def recompute_child_trend(session: Session, child_id) -> list:
     """Recompute N/T/O/B, 2T, gain, KBM and previous-visit warnings for every live weighing of
     one child (two queries, one executemany UPDATE of the rows that changed). Returns the ids
-    of the rows that changed; they are noted in the sync change log."""
+    of the rows that changed; they are noted in the sync change log (no version bump).
+
+    If a stored age no longer matches the child's birth date (a merge brought in rows of a
+    record with another birth date, or the birth date was corrected) it falls back to
+    :func:`recompute_child`, which also refreshes z-scores and categories.
+    """
     child = session.execute(sa.select(*_CHILD_COLUMNS).where(Child.id == child_id)).first()
     if child is None:
         raise NotFound("No such child.")
+    stale = session.execute(
+        sa.select(M.measured_on, M.age_days).where(M.child_id == child_id, M.deleted_at.is_(None))).all()
+    if any(age != (measured_on - child.birth_date).days for measured_on, age in stale):
+        return recompute_child(session, child_id)
     changes = assessment.trend_updates(child, _live_history(session, child_id))
     _bulk_trend_update(session, changes, utcnow())
     ids = [ch["id"] for ch in changes]
     _note_changes(session, child, ids)
     session.flush()
     return ids
+
+
+def recompute_child(session: Session, child_id) -> list:
+    """Recompute everything stored for one child's measurements (z-scores, categories, trend,
+    warnings) with the vectorised engine; call after changing a child's birth date or sex, or
+    after a merge. Writes the rows whose values changed (one executemany UPDATE), notes them in
+    the sync change log and returns their ids."""
+    child = session.execute(sa.select(*_CHILD_COLUMNS).where(Child.id == child_id)).first()
+    if child is None:
+        raise NotFound("No such child.")
+    stored_columns = [getattr(M, c).label("stored_" + c) for c in assessment.COMPUTED_COLUMNS
+                      if c not in ("trend_status", "is_2t", "gain_g", "kbm_g", "warnings")]
+    rows = [dict(r._mapping) for r in session.execute(
+        sa.select(*_RAW_COLUMNS, *stored_columns).join(Child, Child.id == M.child_id)
+        .where(M.child_id == child_id).order_by(M.measured_on, M.created_at)).all()]
+    results = assessment.assess_batch(rows)
+    changed = [r for row, r in zip(rows, results)
+               if any((row["stored_" + c] if "stored_" + c in row else row[c]) != r[c]
+                      for c in assessment.COMPUTED_COLUMNS)]
+    _write_results(session, changed, utcnow())
+    ids = [r["id"] for r in changed]
+    _note_changes(session, child, ids)
+    session.flush()
+    return ids
+
+
+_UPDATE_ALL = (sa.update(_T).where(_T.c.id == sa.bindparam("b_id"))
+               .values({c: sa.bindparam("b_" + c) for c in (*assessment.COMPUTED_COLUMNS, "computed_at")}))
+
+
+def _write_results(session: Session, results: list[dict], now) -> None:
+    """One executemany UPDATE of every computed column; refresh loaded objects."""
+    if not results:
+        return
+    session.execute(_UPDATE_ALL, [{"b_id": r["id"], "b_computed_at": now,
+                                   **{"b_" + c: r[c] for c in assessment.COMPUTED_COLUMNS}} for r in results])
+    for r in results:
+        obj = session.identity_map.get(identity_key(Measurement, r["id"]))
+        if obj is not None:
+            session.expire(obj)
 
 
 _RAW_COLUMNS = (M.id, M.child_id, M.measured_on, M.weight_kg, M.length_cm, M.measure_method,
@@ -434,9 +486,6 @@ def recompute_all(session: Session, batch_size: int = 500, only_outdated: bool =
         from tqdm import tqdm
         bar = tqdm(total=total, unit="rows", desc="growth recompute", disable=not sys.stderr.isatty(),
                    file=sys.stderr)
-    columns = [c for c in assessment.COMPUTED_COLUMNS] + ["computed_at"]
-    stmt = (sa.update(_T).where(_T.c.id == sa.bindparam("b_id"))
-            .values({c: sa.bindparam("b_" + c) for c in columns}))
     written = 0
     last_child = None
     try:
@@ -458,14 +507,8 @@ def recompute_all(session: Session, batch_size: int = 500, only_outdated: bool =
             rows = [dict(r._mapping) for r in session.execute(
                 sa.select(*_RAW_COLUMNS).join(Child, Child.id == M.child_id)
                 .where(M.child_id.in_(children)).order_by(M.child_id, M.measured_on, M.created_at)).all()]
-            now = utcnow()
             results = assessment.assess_batch(rows)
-            session.execute(stmt, [{"b_id": r["id"], "b_computed_at": now,
-                                    **{"b_" + c: r[c] for c in assessment.COMPUTED_COLUMNS}} for r in results])
-            for r in results:
-                obj = session.identity_map.get(identity_key(Measurement, r["id"]))
-                if obj is not None:
-                    session.expire(obj)
+            _write_results(session, results, utcnow())
             written += len(results)
             if commit:
                 session.commit()

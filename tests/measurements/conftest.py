@@ -38,11 +38,8 @@ def counts() -> tuple[int, int, int]:
 
 @pytest.fixture
 def h(app):
-    """Authorization header for a user (token made inside an app context)."""
-    def _h(user):
-        with app.app_context():
-            return factories.headers(user)
-    return _h
+    """Authorization header for a user."""
+    return factories.headers
 
 
 @pytest.fixture
@@ -60,15 +57,3 @@ def post_visit(client, h, world):
         return response
     return _post
 
-
-@pytest.fixture(scope="session")
-def _one_password_hash():
-    from posyandu.auth.passwords import hash_password
-    return hash_password(factories.PASSWORD)
-
-
-@pytest.fixture(autouse=True)
-def _fast_world(monkeypatch, _one_password_hash):
-    """These tests sign in with tokens, never with passwords: hash the factory password once
-    per session instead of once per user per test (argon2 is deliberately slow)."""
-    monkeypatch.setattr(factories, "hash_password", lambda password: _one_password_hash)
