@@ -123,7 +123,7 @@ def put_region_settings(scope, kabupaten_code: str, data: dict) -> dict:
     db.session.flush()
     changes = field_diff(before, values)
     if changes:
-        audit("update" if before else "create", "immunization_region_setting", kabupaten_code, changes=changes)
+        audit("update" if before else "create", "region_setting", kabupaten_code, changes=changes)
     return region_settings_data(kabupaten_code)
 
 

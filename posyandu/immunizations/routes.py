@@ -23,7 +23,7 @@ from ..core import calendar as cal
 from . import operations as ops
 from .schemas import (DeleteArgs, DropoutArgs, DropoutPage, ImmunizationCreate, ImmunizationListOut,
                       ImmunizationOut, ImmunizationUpdate, NextSessionListOut, OnArgs, OverdueArgs, OverduePage,
-                      ParentImmunizationListOut, ParentImmunizationOut, RegionSettingsIn, RegionSettingsOut,
+                      ParentImmunizationOut, RegionSettingsIn, RegionSettingsOut,
                       ScheduleOut)
 
 blp = Blueprint("immunizations", __name__, url_prefix=None,
@@ -39,9 +39,16 @@ def undotted(code: str) -> str:
     return code.strip().replace(".", "")
 
 
-def _out(row, warnings=None) -> dict:
-    data = ops.immunization_data(row)
-    return data
+def _out(row) -> dict:
+    return ops.immunization_data(row)
+
+
+_PARENT_FIELDS = tuple(ParentImmunizationOut().fields)
+
+
+def _parent(data: dict) -> dict:
+    """The parent view: the staff dict cut to the parent fields (missing keys are not dumped)."""
+    return {k: data[k] for k in _PARENT_FIELDS}
 
 
 @blp.route("/children/<uuid:child_id>/immunizations", methods=["POST"])
@@ -78,7 +85,7 @@ def list_child_immunizations(child_id):
     rows = ops.child_immunizations(scope, child_id)
     items = [ops.immunization_data(r) for r in rows]
     if scope.is_parent:
-        return ParentImmunizationListOut().dump({"items": items})
+        items = [_parent(i) for i in items]
     return {"items": items}
 
 
@@ -112,7 +119,7 @@ def get_immunization(immunization_id):
     scope = current_scope()
     row = ops.get_immunization(scope, immunization_id)
     if scope.is_parent:
-        return ParentImmunizationOut().dump(ops.immunization_data(row))
+        return _parent(ops.immunization_data(row))
     return _out(row)
 
 
