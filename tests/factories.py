@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import functools
 import uuid
 from datetime import date, time
 from types import SimpleNamespace
@@ -15,6 +16,12 @@ from posyandu.extensions import db
 from posyandu.regions.models import Posyandu, Puskesmas, PuskesmasDesa, Region
 
 PASSWORD = "rahasia-Posyandu-123"
+
+
+@functools.lru_cache(maxsize=32)
+def _password_hash(password: str) -> str:
+    """argon2 is deliberately slow (~50 ms); hash each test password once per process."""
+    return hash_password(password)
 
 
 @functools.lru_cache(maxsize=32)
