@@ -9,6 +9,7 @@ def API_BLUEPRINTS():
     from .sync.routes import blp as sync
     from .audit.routes import blp as audit
     from .users.routes import blp as users
+    from .devices.routes import blp as devices
     from .immunizations.routes import blp as immunizations
     from .calendar.routes import blp as calendar
-    return [auth, users, regions, children, measurements, sync, audit, immunizations, calendar]
+    return [auth, users, regions, children, measurements, sync, audit, devices, immunizations, calendar]
