@@ -259,8 +259,9 @@ def parent_from_firebase(uid: str, phone: str, display_name: str | None = None) 
 
 
 # --------------------------------------------------------------------------- describing a user
-def describe_user(user: User) -> dict:
-    """The user with role and scope: posyandu (with names), puskesmas, kabupaten."""
+def describe_user(user: User, *, area_posyandu: bool = True) -> dict:
+    """The user with role and scope: posyandu (with names), puskesmas, kabupaten.
+    ``area_posyandu``: for puskesmas staff also list the posyandu of their puskesmas."""
     from ..children.models import ChildGuardian
     from ..regions.models import Posyandu, Puskesmas, Region
 
@@ -276,9 +277,10 @@ def describe_user(user: User) -> dict:
             kabupaten_code = posyandu_rows[0].kabupaten_code
     elif user.role == "puskesmas" and user.puskesmas_id:
         puskesmas = db.session.get(Puskesmas, user.puskesmas_id)
-        posyandu_rows = db.session.execute(
-            sa.select(Posyandu).where(Posyandu.puskesmas_id == user.puskesmas_id).order_by(Posyandu.code)
-        ).scalars().all()
+        if area_posyandu:
+            posyandu_rows = db.session.execute(
+                sa.select(Posyandu).where(Posyandu.puskesmas_id == user.puskesmas_id).order_by(Posyandu.code)
+            ).scalars().all()
         kabupaten_code = puskesmas.kabupaten_code if puskesmas else None
     kabupaten = db.session.get(Region, kabupaten_code) if kabupaten_code else None
     children_count = None
