@@ -12,6 +12,12 @@ def demo_group():
 @with_appcontext
 def load_command():
     """Load the demo data set (safe to run again: existing rows are kept)."""
+    from ..extensions import db
     from .data import load_demo
-    summary = load_demo()
-    click.echo(summary)
+    try:
+        summary = load_demo()
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    click.echo(str(summary))
