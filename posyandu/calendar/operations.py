@@ -16,7 +16,7 @@ admins (``scope.posyandu_clause``); parents may not (403).
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 
@@ -33,6 +33,11 @@ MAX_RANGE_DAYS = 731
 #: Exceptions that can affect a window reach this far outside it (a session moved by weeks).
 _SLACK = timedelta(days=62)
 _COMPARED = ("kind", "original_date", "new_date", "start_time", "end_time")
+
+
+def _plain(values: dict) -> dict:
+    """Times as HH:MM for the audit trail (JSON)."""
+    return {k: (v.strftime("%H:%M") if isinstance(v, time) else v) for k, v in values.items()}
 
 
 def load_posyandu(scope, posyandu_id: int) -> Posyandu:
@@ -116,8 +121,8 @@ def create_exception(scope, posyandu_id: int, data: dict):
     row = CalendarException(posyandu_id=posyandu_id, created_by_id=scope.user_id, **values)
     db.session.add(row)
     db.session.flush()
-    audit("create", "calendar_exception", row.id, changes=field_diff({}, {k: v for k, v in values.items()
-                                                                           if v is not None}),
+    audit("create", "calendar_exception", row.id,
+          changes=field_diff({}, _plain({k: v for k, v in values.items() if v is not None})),
           posyandu_id=posyandu_id)
     return row, True
 
@@ -133,7 +138,8 @@ def delete_exception(scope, posyandu_id: int, exception_id: int) -> None:
     before = {k: getattr(row, k) for k in (*_COMPARED, "note")}
     db.session.delete(row)
     db.session.flush()
-    audit("delete", "calendar_exception", exception_id, changes=field_diff(before, {}), posyandu_id=posyandu_id)
+    audit("delete", "calendar_exception", exception_id, changes=field_diff(_plain(before), {}),
+          posyandu_id=posyandu_id)
 
 
 def child_next_session(scope, child_id, on: date | None = None) -> dict:
