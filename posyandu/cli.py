@@ -25,6 +25,7 @@ COMMAND_GROUPS = [
     ("users.cli", "users_group"),
     ("regions.cli", "regions_group"),
     ("measurements.cli", "growth_group"),
+    ("reminders.cli", "reminders_group"),
 ]
 
 
