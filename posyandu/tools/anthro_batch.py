@@ -52,7 +52,7 @@ from posyandu.core.growth.rules import Rules, default_rules
 from posyandu.core.growth.zscores import (
     DAYS_PER_MONTH, OUTPUT_COLUMNS, RAW_COLUMNS, compute_zscores)
 
-from .tabular import Chunk, InputError, quote_column
+from .tabular import Chunk, InputError, quote_cell, quote_column
 
 #: Input fields in anthro's argument order (the age column name is configurable).
 NUMERIC_FIELDS = ("age", "weight", "lenhei", "headc", "armc", "triskin", "subskin")
@@ -236,24 +236,29 @@ def format_full(a: np.ndarray) -> list[str]:
 
 
 def _text_map(arr: np.ndarray, mapping: dict) -> list[str]:
-    get = mapping.get
-    return [get(v, v) for v in arr.tolist()]
+    """Object array -> text through a dict that covers every value (C-level lookups)."""
+    return list(map(mapping.__getitem__, arr.tolist()))
 
 
-def _category_maps(rules: Rules, labels: str) -> tuple[dict, dict]:
-    cat = {None: ""}
-    reason = {None: ""}
-    if labels == "code":
-        return cat, reason
-    lang = 0 if labels == "id" else 1
+def _category_maps(rules: Rules, labels: str, delimiter: str) -> tuple[dict, dict]:
+    """{code or None: cell text} for categories and reasons, already quoted for the output."""
+    cat: dict = {None: ""}
+    reason: dict = {None: ""}
+    lang = {"id": 0, "en": 1}.get(labels)
     for code in rules.category_codes():
         c = rules.category(code)
-        cat[code] = c.label_id if lang == 0 else c.label_en
-    for code, pair in rules.reasons.items():
-        reason[code] = pair[lang]
+        cat[code] = code if lang is None else (c.label_id, c.label_en)[lang]
     for code, w in rules.warnings.items():
-        reason.setdefault(code, w.label_id if lang == 0 else w.label_en)
+        reason[code] = code if lang is None else (w.label_id, w.label_en)[lang]
+    for code, pair in rules.reasons.items():  # a reason label wins over a same-named warning
+        reason[code] = code if lang is None else pair[lang]
+    for m in (cat, reason):
+        for k, v in m.items():
+            m[k] = quote_cell(v, delimiter)
     return cat, reason
+
+
+_CMEASURE_TEXT = {None: "", "l": "l", "h": "h"}
 
 
 # --------------------------------------------------------------------------- errors
@@ -288,30 +293,17 @@ def _blank(res: dict, mask: np.ndarray) -> None:
 # --------------------------------------------------------------------------- one chunk
 def process_chunk(chunk: Chunk, layout: Layout, opts: Options) -> ChunkResult:
     """Compute and format one chunk of rows (see the module docstring)."""
-    rows = chunk.rows
-    n = len(rows)
+    cols = chunk.columns
+    n = len(chunk)
     width = layout.width
-    lens = list(map(len, rows))
-    bad_len = []
-    if lens.count(width) != n:
-        bad_len = [i for i, m in enumerate(lens) if m != width]
-        rows = list(rows)
-        for i in bad_len:
-            r = list(rows[i])[:width]
-            rows[i] = r + [""] * (width - len(r))
-    cols = list(zip(*rows))
+    bad_len = list(chunk.field_counts)
+    in_cols = {fld: cols[pos] for fld, pos in layout.positions.items() if pos is not None}
     if bad_len:  # a row we cannot align: compute nothing from it
-        idx = bad_len
-        blank = ("",) * len(idx)
-        in_cols = {}
-        for fld, pos in layout.positions.items():
-            if pos is not None:
-                c = list(cols[pos])
-                for i, b in zip(idx, blank):
-                    c[i] = b
-                in_cols[fld] = c
-    else:
-        in_cols = {fld: cols[pos] for fld, pos in layout.positions.items() if pos is not None}
+        for fld, c in in_cols.items():
+            c = list(c)
+            for i in bad_len:
+                c[i] = ""
+            in_cols[fld] = c
 
     # -- parse
     kw = {}
@@ -367,7 +359,7 @@ def process_chunk(chunk: Chunk, layout: Layout, opts: Options) -> ChunkResult:
     for c in OUTPUT_COLUMNS:
         a = res[c]
         if c == "cmeasure":
-            out.append(_text_map(a, {None: ""}))
+            out.append(_text_map(a, _CMEASURE_TEXT))
         elif c in ("c9mo_flag", "csex") or c[0] == "f":
             out.append(format_small_int(a))
         elif c == "clenhei":
@@ -376,14 +368,14 @@ def process_chunk(chunk: Chunk, layout: Layout, opts: Options) -> ChunkResult:
             out.append(format_full(a))
         else:
             out.append(format_z(a))
-    cat_map, reason_map = _category_maps(opts.rules, opts.labels)
+    cat_map, reason_map = _category_maps(opts.rules, opts.labels, d)
     for key in ALL_INDICES:
         cat = _text_map(cls[key], cat_map)
         reason = _text_map(cls[key + "_reason"], reason_map)
         for i in err_idx:
             cat[i] = reason[i] = ""
-        out.append(quote_column(cat, d))
-        out.append(quote_column(reason, d))
+        out.append(cat)
+        out.append(reason)
 
     errors = []
     etext = [""] * n
@@ -392,7 +384,8 @@ def process_chunk(chunk: Chunk, layout: Layout, opts: Options) -> ChunkResult:
         for i in err_idx:
             code = err[i]
             raw = {fld: c[i] for fld, c in in_cols.items()}
-            etext[i] = error_text(chunk.row_numbers[i], code, raw, names, width, lens[i])
+            etext[i] = quote_cell(error_text(chunk.row_numbers[i], code, raw, names, width,
+                                             chunk.field_counts.get(i)), d)
             errors.append((chunk.row_numbers[i], code))
-    out.append(quote_column(etext, d))
+    out.append(etext)
     return ChunkResult(out, errors, n)

@@ -397,3 +397,51 @@ def test_progress_can_be_forced_and_suppressed(tmp_path, capsys):
     assert code == 0 and "posyandu-anthro:" in cap.err and "%|" in cap.err
     code, cap = run(["zscores", src, "-o", tmp_path / "b.csv", "--no-progress", "-q"], capsys)
     assert code == 0 and cap.err == ""
+
+
+# --------------------------------------------------------------------------- CSV reading paths
+def test_crlf_blank_lines_late_quotes_and_small_blocks(tmp_path, capsys, monkeypatch):
+    """The unquoted fast path hands over to the csv module at the first quote, mid-file."""
+    from posyandu.tools import tabular
+    monkeypatch.setattr(tabular, "_BLOCK", 64)
+    good = [r for r in sample_rows()[:40] if not r["anthro_error"]][:12]
+    lines = ["nama,sex,age_days,weight,lenhei,measure"]
+    expected_rows = []  # (file row number, nama, sample row)
+    for k, r in enumerate(good):
+        nama = f'"Anak {k}, ""A"""' if k >= 9 else f"anak{k}"
+        lines.append(f"{nama},{r['sex']},{r['age_days']},{r['weight']},{r['lenhei']},"
+                     f"{r['measure']}")
+        expected_rows.append((len(lines), f'Anak {k}, "A"' if k >= 9 else f"anak{k}", r))
+        if k in (2, 3):
+            lines.append("")  # blank lines: skipped but counted
+        if k == 3:
+            lines.append("bad,1,100")  # a short row: file row 8
+    lines += ["", '"late",1,-5,10,80,l']  # after the switch to the csv module
+    late_row = len(lines)
+    src = tmp_path / "crlf.csv"
+    src.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    out = tmp_path / "out.csv"
+    code, cap = run(["zscores", src, "-o", out, "--chunk-size", "3"], capsys)
+    assert code == 0
+    _, got = read_csv(out)
+    assert len(got) == len(good) + 2
+    assert got.pop()["error"].startswith(f"row {late_row}: negative_age:")
+    assert got[4]["nama"] == "bad" and got[4]["error"].startswith("row 8: bad_field_count:")
+    assert "bad_field_count: 1 row(s): rows 8" in cap.err
+    got = got[:4] + got[5:]
+    for (row, nama, exp), g in zip(expected_rows, got):
+        assert g["nama"] == nama and g["error"] == ""
+        assert g["zwei"] == exp["zwei"] and g["zlen"] == exp["zlen"], row
+
+
+def test_undecodable_input_exits_nonzero_and_leaves_no_output(tmp_path, capsys):
+    src = tmp_path / "latin1.csv"
+    src.write_bytes(b"sex,age_days,weight,nama\n1,100,6.1,Ani\n2,200,7.0,Jos\xe9\n")
+    out = tmp_path / "out.csv"
+    code, cap = run(["zscores", src, "-o", out], capsys)
+    assert code == 2 and "not utf-8" in cap.err.lower()
+    assert not out.exists() and not list(tmp_path.glob("out.csv.part*"))
+    code, cap = run(["zscores", src, "-o", out, "--encoding", "latin-1"], capsys)
+    assert code == 0
+    _, got = read_csv(out)
+    assert got[1]["nama"] == "José" and got[1]["zwei"] != ""
