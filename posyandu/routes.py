@@ -12,4 +12,5 @@ def API_BLUEPRINTS():
     from .devices.routes import blp as devices
     from .immunizations.routes import blp as immunizations
     from .calendar.routes import blp as calendar
-    return [auth, users, regions, children, measurements, sync, audit, devices, immunizations, calendar]
+    from .reminders.routes import blp as reminders
+    return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar]
