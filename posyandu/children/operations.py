@@ -50,6 +50,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ..audit.log import audit, field_diff
 from ..auth.phones import InvalidPhone, normalise_phone
@@ -713,7 +714,8 @@ def list_children(scope, filters: dict) -> tuple[list[Child], str | None]:
         key, child_id = _decode_cursor(filters["cursor"])
         query = query.where(sa.tuple_(Child.name_key, Child.id) > sa.tuple_(sa.literal(key), sa.literal(child_id, sa.Uuid)))
     limit = filters.get("limit", 50)
-    rows = db.session.scalars(query.order_by(Child.name_key, Child.id).limit(limit + 1)).all()
+    rows = db.session.scalars(query.options(selectinload(Child.guardians))
+                              .order_by(Child.name_key, Child.id).limit(limit + 1)).all()
     next_cursor = _encode_cursor(rows[limit - 1].name_key, rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
@@ -752,7 +754,7 @@ def search_children(scope, *, name: str | None = None, mother_name: str | None =
             query = query.where(duplicates.name_prefix_clause(key))
     elif birth_date is not None:
         query = query.where(Child.birth_date == birth_date)
-    candidates = db.session.scalars(query.order_by(Child.name_key, Child.id)
+    candidates = db.session.scalars(query.options(selectinload(Child.guardians)).order_by(Child.name_key, Child.id)
                                     .limit(duplicates.SEARCH_CANDIDATE_CAP)).all()
     if not key and not mother_name:
         for child in candidates:
