@@ -14,6 +14,7 @@ from datetime import date, time, timedelta
 from typing import Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from ..audit.log import audit, field_diff
 from ..core import calendar as cal
@@ -159,7 +160,8 @@ def working_area(puskesmas_id: int, on: date | None = None) -> list[str]:
 def list_posyandu(scope, *, puskesmas_id: int | None = None, desa: str | None = None,
                   kecamatan: str | None = None, kabupaten: str | None = None, q: str | None = None,
                   active: bool | None = None, limit: int | None = None, cursor: str | None = None) -> dict:
-    query = sa.select(Posyandu).where(scope.posyandu_clause(Posyandu.id))
+    query = (sa.select(Posyandu).where(scope.posyandu_clause(Posyandu.id))
+             .options(selectinload(Posyandu.desa), selectinload(Posyandu.puskesmas)))
     if puskesmas_id is not None:
         query = query.where(Posyandu.puskesmas_id == puskesmas_id)
     if desa:
