@@ -11,13 +11,11 @@ Region codes below kabupaten level are illustrative (see data/regions-gresik.csv
 """
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from importlib import resources
 
 import sqlalchemy as sa
