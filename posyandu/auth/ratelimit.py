@@ -20,8 +20,11 @@ Behind a reverse proxy, ``get_remote_address`` sees the proxy: deploy with
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import jwt as pyjwt
-from flask import g, request
+from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
 
 from ..extensions import limiter
@@ -43,13 +46,17 @@ def _failed(response) -> bool:
 
 
 def account_key_for(identifier: str | None) -> str:
+    """A key for an identifier with no account: normalised (the phone in E.164), then keyed-
+    hashed, so neither the limiter's storage (Redis) nor its log line holds a phone or name."""
     text = (identifier or "").strip()
+    normalised = "name:" + text.lower()[:128]
     if looks_like_phone(text):
         try:
-            return "phone:" + normalise_phone(text)
+            normalised = "phone:" + normalise_phone(text)
         except InvalidPhone:
             pass
-    return "name:" + text.lower()[:128]
+    secret = (current_app.config.get("SECRET_KEY") or "").encode()
+    return "h:" + hmac.new(secret, normalised.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _login_account_key() -> str:

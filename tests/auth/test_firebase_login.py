@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from posyandu.auth.models import User
 from posyandu.children.models import ChildGuardian
 from posyandu.extensions import db

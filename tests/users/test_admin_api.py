@@ -301,12 +301,14 @@ def test_update_bad_input(client, world):
     response = client.patch(f"{URL}/{world.kader_a1.id}", headers=headers(world.staff_a),
                             json={"phone": "not a phone", "full_name": "Ok"})
     assert response.status_code == 422 and "phone" in response.json["errors"]
-    taken = client.patch(f"{URL}/{world.kader_a2.id}", headers=headers(world.staff_a), json={"username": "kader.melati"})
+    taken = client.patch(f"{URL}/{world.kader_a2.id}", headers=headers(world.staff_a),
+                         json={"username": "kader.melati"})
     assert taken.status_code == 409 and "username" in taken.json["errors"]
 
 
 def test_parent_accounts_keep_their_phone(client, world):
-    response = client.patch(f"{URL}/{world.parent_1.id}", headers=headers(world.admin), json={"phone": "0812 1111 2222"})
+    response = client.patch(f"{URL}/{world.parent_1.id}", headers=headers(world.admin),
+                            json={"phone": "0812 1111 2222"})
     assert response.status_code == 422 and "phone" in response.json["errors"]
     assert client.patch(f"{URL}/{world.parent_1.id}", headers=headers(world.admin),
                         json={"full_name": "Ibu Siti"}).status_code == 200
