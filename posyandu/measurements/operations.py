@@ -45,6 +45,7 @@ import binascii
 import sys
 import uuid
 from datetime import date
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -70,9 +71,14 @@ OEDEMA_ROLES = ("admin", "dinkes", "puskesmas")
 
 M = Measurement
 _T = Measurement.__table__
-_CHILD_COLUMNS = (Child.id, Child.posyandu_id, Child.sex, Child.birth_date, Child.birth_weight_kg)
-_HISTORY_COLUMNS = (M.id, M.child_id, M.measured_on, M.weight_kg, M.clenhei, M.created_at, M.deleted_at,
-                    M.trend_status, M.is_2t, M.gain_g, M.kbm_g, M.warnings)
+_C = Child.__table__
+# Request-path lookups select plain table columns (Core statements: no ORM entity loading).
+_CHILD_COLUMNS = (_C.c.id, _C.c.posyandu_id, _C.c.sex, _C.c.birth_date, _C.c.birth_weight_kg)
+_HISTORY_COLUMNS = tuple(_T.c[name] for name in (
+    "id", "child_id", "measured_on", "weight_kg", "clenhei", "created_at", "deleted_at",
+    "trend_status", "is_2t", "gain_g", "kbm_g", "warnings"))
+#: ``scope.child_clause`` takes anything with ``id`` and ``posyandu_id`` columns.
+_CHILD_TABLE_COLUMNS = SimpleNamespace(id=_C.c.id, posyandu_id=_C.c.posyandu_id)
 
 
 # ---------------------------------------------------------------------------------------
@@ -84,7 +90,8 @@ def _require_writer(scope) -> None:
 
 
 def _load_child(scope, child_id):
-    row = db.session.execute(sa.select(*_CHILD_COLUMNS).where(Child.id == child_id, scope.child_clause())).first()
+    row = db.session.execute(sa.select(*_CHILD_COLUMNS).where(
+        _C.c.id == child_id, scope.child_clause(_CHILD_TABLE_COLUMNS))).first()
     if row is None:
         raise NotFound("No such child.")
     return row
@@ -154,7 +161,8 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
     mid, child_id = data["id"], data["child_id"]
     child = _load_child(scope, child_id)
     # one indexed query: the child's history AND a row with this id (a retry), wherever it is
-    rows = session.execute(sa.select(*_HISTORY_COLUMNS).where(sa.or_(M.child_id == child_id, M.id == mid))).all()
+    rows = session.execute(sa.select(*_HISTORY_COLUMNS).where(
+        sa.or_(_T.c.child_id == child_id, _T.c.id == mid))).all()
     if any(r.id == mid for r in rows):
         existing = session.get(Measurement, mid)
         if existing.deleted_at is None and existing.child_id == child_id \
@@ -195,7 +203,8 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
 # ---------------------------------------------------------------------------------------
 def _load_for_write(scope, measurement_id):
     row = db.session.execute(
-        sa.select(Measurement, *_CHILD_COLUMNS[1:]).join(Child, Child.id == M.child_id)
+        sa.select(Measurement, Child.posyandu_id, Child.sex, Child.birth_date, Child.birth_weight_kg)
+        .join(Child, Child.id == M.child_id)
         .where(M.id == measurement_id, scope.child_clause())).first()
     if row is None:
         raise NotFound("No such measurement.")
@@ -297,9 +306,9 @@ def _check_version(m: Measurement, base_version) -> None:
 
 
 def _live_history(session: Session, child_id, exclude_id=None) -> list[dict]:
-    query = sa.select(*_HISTORY_COLUMNS).where(M.child_id == child_id, M.deleted_at.is_(None))
+    query = sa.select(*_HISTORY_COLUMNS).where(_T.c.child_id == child_id, _T.c.deleted_at.is_(None))
     if exclude_id is not None:
-        query = query.where(M.id != exclude_id)
+        query = query.where(_T.c.id != exclude_id)
     return _history(session.execute(query).all())
 
 
@@ -394,7 +403,7 @@ def recompute_child_trend(session: Session, child_id) -> list:
     record with another birth date, or the birth date was corrected) it falls back to
     :func:`recompute_child`, which also refreshes z-scores and categories.
     """
-    child = session.execute(sa.select(*_CHILD_COLUMNS).where(Child.id == child_id)).first()
+    child = session.execute(sa.select(*_CHILD_COLUMNS).where(_C.c.id == child_id)).first()
     if child is None:
         raise NotFound("No such child.")
     stale = session.execute(
@@ -414,7 +423,7 @@ def recompute_child(session: Session, child_id) -> list:
     warnings) with the vectorised engine; call after changing a child's birth date or sex, or
     after a merge. Writes the rows whose values changed (one executemany UPDATE), notes them in
     the sync change log and returns their ids."""
-    child = session.execute(sa.select(*_CHILD_COLUMNS).where(Child.id == child_id)).first()
+    child = session.execute(sa.select(*_CHILD_COLUMNS).where(_C.c.id == child_id)).first()
     if child is None:
         raise NotFound("No such child.")
     stored_columns = [getattr(M, c).label("stored_" + c) for c in assessment.COMPUTED_COLUMNS
