@@ -7,9 +7,11 @@ database transaction is open while we talk to FCM:
 1. **claim** (one short transaction): mark up to ``batch_size`` due rows ``sending`` with a
    lease (``lease_until``, ``leased_by`` = this worker, ``attempts + 1``). Due = ``pending`` /
    ``retry`` whose ``next_attempt_at`` has come, or ``sending`` whose lease expired (a crashed or
-   killed worker). PostgreSQL: the candidate SELECT takes ``FOR UPDATE SKIP LOCKED``, so N
-   workers split the queue without waiting on each other; SQLite (the embedded default, one
-   worker) runs the same statement without it. In the same transaction, claimed rows whose
+   killed worker), taken in that order (expired leases, retries, first attempts; one
+   ``UPDATE ... WHERE id IN (SELECT ... ORDER BY next_attempt_at LIMIT n FOR UPDATE SKIP
+   LOCKED) RETURNING`` per class, so each walks the claim index in order). PostgreSQL: SKIP
+   LOCKED lets N workers split the queue without waiting on each other; SQLite (the embedded
+   default, one worker) runs the same statements without it. In the same transaction, claimed rows whose
    device is retired or whose reminder is cancelled become ``cancelled`` (not sent), and rows
    that exhausted their attempts by lease expiries alone become ``dead``. Nothing is claimed
    while ``QueueState.paused_until`` (a quota back-off of the whole queue) is in the future.
@@ -58,7 +60,7 @@ from .models import QueueState, Reminder, ReminderDelivery
 log = logging.getLogger(__name__)
 
 __all__ = ["DispatchSettings", "Dispatcher", "Claimed", "ClaimResult", "BatchReport",
-           "retry_delay", "claim_statement", "make_worker_id", "build_sender"]
+           "retry_delay", "claim_statement", "CLAIM_CLASSES", "make_worker_id", "build_sender"]
 
 _T = ReminderDelivery.__table__
 _DEV = Device.__table__
@@ -134,20 +136,36 @@ def build_sender(config: Mapping[str, Any], *, name: str, dry_run: bool = False,
 
 
 # --------------------------------------------------------------------------- claim SQL
-def _due_condition(table, now):
-    return sa.or_(
-        sa.and_(table.c.status.in_(("pending", "retry")), table.c.next_attempt_at <= now),
-        sa.and_(table.c.status == "sending", table.c.lease_until < now),
-    )
+#: What is due, in claim order: rows of crashed/killed workers (lease expired), then retries,
+#: then first attempts. One statement per class: each is an equality on ``status`` plus a range
+#: on ``next_attempt_at``, so PostgreSQL walks ``ix_reminder_delivery_claim (status,
+#: next_attempt_at)`` in order and stops after ``LIMIT`` rows. The single ``status IN (...) OR
+#: ...`` form cannot use the index for the ORDER BY: it sorts every due row on every claim
+#: (a sequential scan + sort of 100,000 rows per batch in the benchmark).
+CLAIM_CLASSES = ("expired", "retry", "pending")
+
+
+def _due_condition(table, now, claim_class: str | None = None):
+    expired = sa.and_(table.c.status == "sending", table.c.lease_until < now)
+    if claim_class == "expired":
+        return expired
+    if claim_class in ("retry", "pending"):
+        return sa.and_(table.c.status == claim_class, table.c.next_attempt_at <= now)
+    return sa.or_(sa.and_(table.c.status.in_(("pending", "retry")), table.c.next_attempt_at <= now),
+                  expired)
 
 
 def claim_statement(*, now: datetime, lease_until: datetime, worker_id: str, limit: int,
-                    skip_locked: bool = True):
-    """``UPDATE reminder_delivery SET status='sending', lease_until, leased_by, attempts+1
-    WHERE id IN (SELECT id ... due ... ORDER BY next_attempt_at LIMIT n FOR UPDATE SKIP LOCKED)
-    RETURNING ...``. SQLAlchemy renders no ``FOR UPDATE`` on SQLite."""
+                    claim_class: str | None = None, skip_locked: bool = True):
+    """``UPDATE reminder_delivery SET status='sending', lease_until=:lease_until,
+    leased_by=:worker, attempts=attempts+1 WHERE id IN (SELECT id FROM reminder_delivery WHERE
+    <due> ORDER BY next_attempt_at LIMIT :n FOR UPDATE SKIP LOCKED) RETURNING ...``.
+
+    ``claim_class`` (one of :data:`CLAIM_CLASSES`) narrows ``<due>`` to one index range; None
+    is the whole due condition in one statement. SQLAlchemy renders no ``FOR UPDATE`` on
+    SQLite (one writer at a time anyway)."""
     due = _T.alias("due")
-    candidates = (sa.select(due.c.id).where(_due_condition(due, now))
+    candidates = (sa.select(due.c.id).where(_due_condition(due, now, claim_class))
                   .order_by(due.c.next_attempt_at).limit(limit))
     if skip_locked:
         candidates = candidates.with_for_update(skip_locked=True)
@@ -267,9 +285,14 @@ class Dispatcher:
             if paused is not None:
                 s.commit()  # read only; commit (not rollback) keeps a shared session's work
                 return ClaimResult(paused_until=paused)
-            rows = s.execute(claim_statement(
-                now=now, lease_until=now + timedelta(seconds=self.settings.lease_seconds),
-                worker_id=self.worker_id, limit=limit, skip_locked=self._postgres)).all()
+            rows: list = []
+            for claim_class in CLAIM_CLASSES:
+                rows += s.execute(claim_statement(
+                    now=now, lease_until=now + timedelta(seconds=self.settings.lease_seconds),
+                    worker_id=self.worker_id, limit=limit - len(rows), claim_class=claim_class,
+                    skip_locked=self._postgres)).all()
+                if len(rows) >= limit:
+                    break
             if not rows:
                 s.commit()
                 return ClaimResult()

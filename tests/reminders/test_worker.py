@@ -181,23 +181,25 @@ def test_claim_skips_rows_locked_by_another_worker_instead_of_waiting(app):
         lease = now + timedelta(minutes=3)
         with db.engine.connect() as a, db.engine.connect() as b:
             tx_a = a.begin()
-            first = [r.id for r in a.execute(claim_statement(now=now, lease_until=lease, worker_id="A", limit=4))]
-            assert len(first) == 4  # A's claim transaction is still open: rows locked
+            first = [r.id for r in a.execute(claim_statement(now=now, lease_until=lease, worker_id="A", limit=4,
+                                                             claim_class="pending"))]
+            assert len(first) == 4  # A's claim transaction is still open: its rows stay locked
 
-            tx_b = b.begin()
-            b.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
-            second = [r.id for r in b.execute(claim_statement(now=now, lease_until=lease, worker_id="B", limit=100))]
-            tx_b.commit()
+            b.exec_driver_sql("SET lock_timeout = '5s'")  # fail instead of hanging if B waited
+            b.commit()
+            with Session(bind=b) as session_b:
+                claim = Dispatcher(session_b, None, DispatchSettings(batch_size=100), worker_id="B").claim()
+            second = [c.id for c in claim.rows]
             assert sorted(first + second) == sorted(ids["deliveries"]) and not set(first) & set(second)
 
-            # Without SKIP LOCKED the claim would wait on A's locks (here: time out).
+            # Without SKIP LOCKED the same claim waits on A's row locks (here: times out).
             tx_c = b.begin()
             b.exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
             b.execute(sa.update(ReminderDelivery.__table__).where(
                 ReminderDelivery.__table__.c.id.in_(second)).values(status="pending"))
             with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
                 b.execute(claim_statement(now=now, lease_until=lease, worker_id="C", limit=100,
-                                          skip_locked=False))
+                                          claim_class="pending", skip_locked=False))
             tx_c.rollback()
             tx_a.commit()
         assert statuses(ids["deliveries"]) == {"sending": 10}
