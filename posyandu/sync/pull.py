@@ -90,13 +90,17 @@ def decode_cursor(cursor: str | None) -> dict:
 
 
 def _scope_filter(scope, model):
-    """Rows of ``model`` (which has posyandu_id and, except Child, child_id) visible to the caller."""
+    """Rows of ``model`` visible to the caller. Measurements and immunizations follow their
+    child: the posyandu a child belongs to now sees the child's whole history, wherever it was
+    measured."""
+    from ..children.models import Child, ChildGuardian
     if scope.is_parent:
-        from ..children.models import ChildGuardian
         linked = sa.select(ChildGuardian.child_id).where(ChildGuardian.user_id == scope.user_id)
-        column = model.id if model.__tablename__ == "child" else model.child_id
+        column = model.id if model is Child else model.child_id
         return column.in_(linked)
-    return scope.posyandu_clause(model.posyandu_id)
+    if model is Child:
+        return scope.posyandu_clause(Child.posyandu_id)
+    return model.child_id.in_(sa.select(Child.id).where(scope.posyandu_clause(Child.posyandu_id)))
 
 
 def _change_log_scope(scope):

@@ -81,6 +81,8 @@ def _apply_one(scope, registry, index: int, item: dict) -> dict:
     data["id"] = record_id
     if item.get("client_updated_at"):
         data.setdefault("client_updated_at", item["client_updated_at"])
+    if op == "delete" and _is_deleted(entity, record_id):
+        return _receipt(index, entity, record_id, "duplicate")
     savepoint = db.session.begin_nested()
     try:
         if op == "delete":
@@ -131,3 +133,12 @@ def _exists_deleted(entity: str, record_id) -> bool:
         return record_by_id(entity, uuid.UUID(str(record_id)), include_deleted=True) is not None
     except (ValueError, TypeError):
         return False
+
+
+def _is_deleted(entity: str, record_id) -> bool:
+    """Already deleted (a retried delete): exists with its soft-delete mark set."""
+    try:
+        rid = uuid.UUID(str(record_id))
+    except (ValueError, TypeError):
+        return False
+    return record_by_id(entity, rid) is None and record_by_id(entity, rid, include_deleted=True) is not None
