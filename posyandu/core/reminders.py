@@ -64,7 +64,7 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from .schedule import DoseStatus, add_months, evaluate_child
+from .schedule import DoseStatus, add_months, default_schedule, evaluate_child
 from .schedule.data import RegionSettings, ScheduleData
 
 KINDS = ("imm_h3", "imm_h0", "weighing", "overdue")
@@ -200,6 +200,7 @@ def move_out_of_quiet(at: datetime, zone: str, quiet_start: time | None = None,
     return _move_out(local, periods).astimezone(timezone.utc)
 
 
+@lru_cache(maxsize=4096)
 def nominal_send_at(day: date, zone: str) -> datetime:
     """07:00 local on ``day``, in UTC."""
     return datetime.combine(day, SEND_AT_LOCAL, tzinfo=_zone(zone)).astimezone(timezone.utc)
@@ -252,6 +253,21 @@ def _params(child: ChildInfo, posyandu: PosyanduInfo, doses: Sequence[str], sess
     }
 
 
+def _may_have_pending(child: ChildInfo, sch: ScheduleData, today: date, until: date) -> bool:
+    """False when every dose that could be due by ``until`` and still be given on or after
+    ``today`` is already recorded (by code), so the engine cannot find a dose to remind of.
+
+    Sound because the engine's dates of a pending dose are never earlier than the ones from the
+    birth date alone (recommended = max(birth + age, previous dose + interval)) and its last
+    permitted date is birth + max_age. Saves the evaluation for children who are up to date.
+    """
+    given = {code.strip().upper() for code, _ in child.doses_given}
+    for dose, static in zip(sch.doses, sch.static_dates(child.birth_date)):
+        if static.rec_date <= until and static.latest_date >= today and dose.code not in given:
+            return True
+    return False
+
+
 def plan_child(child: ChildInfo, posyandu: PosyanduInfo, now: datetime, *, horizon_days: int = 7,
                existing: Iterable[ExistingReminder] = (), schedule: ScheduleData | None = None,
                grace: timedelta = LATE_GRACE) -> ChildPlan:
@@ -265,9 +281,10 @@ def plan_child(child: ChildInfo, posyandu: PosyanduInfo, now: datetime, *, horiz
     sessions = posyandu.sessions
 
     pending = []
-    if add_months(child.birth_date, WEIGHING_MAX_AGE_MONTHS) > today:
-        evaluated = evaluate_child(child.birth_date, child.doses_given, today, region=child.region,
-                                   schedule=schedule)
+    sch = schedule or default_schedule()
+    if (add_months(child.birth_date, WEIGHING_MAX_AGE_MONTHS) > today
+            and _may_have_pending(child, sch, today, last_day + timedelta(days=H3_DAYS))):
+        evaluated = evaluate_child(child.birth_date, child.doses_given, today, region=child.region, schedule=sch)
         pending = [d for d in evaluated.doses
                    if d.status in _PENDING and d.recommended_date is not None
                    and d.earliest_date is not None and d.latest_date is not None]

@@ -154,16 +154,30 @@ def _region_settings(session, kabupaten_codes: Iterable[str]) -> dict[str, Regio
 
 
 def _doses_by_child(session, child_filter) -> dict:
+    """``{child_id: [(dose_code, given_on), ...]}`` of valid, live doses: one row per child
+    (``code@date`` pairs aggregated in SQL), so 100,000 children with 1.5 million doses convert
+    100,000 ids, not 1.5 million."""
     try:
         from ..immunizations.models import Immunization
     except ImportError:  # pragma: no cover
         return {}
-    out: dict = defaultdict(list)
-    query = (sa.select(Immunization.child_id, Immunization.dose_code, Immunization.given_on)
+    pair = Immunization.dose_code + "@" + sa.cast(Immunization.given_on, sa.String)
+    if session.get_bind().dialect.name == "postgresql":
+        joined = sa.func.string_agg(pair, ",")
+    else:
+        joined = sa.func.group_concat(pair, ",")
+    query = (sa.select(Immunization.child_id, joined)
              .where(Immunization.child_id.in_(child_filter), Immunization.deleted_at.is_(None),
-                    Immunization.is_valid.is_not(False)))
-    for child_id, code, given_on in session.execute(query):
-        out[child_id].append((code, given_on))
+                    Immunization.is_valid.is_not(False))
+             .group_by(Immunization.child_id))
+    out: dict = {}
+    parse = date.fromisoformat
+    for child_id, text in session.execute(query):
+        doses = []
+        for item in text.split(","):
+            code, _, on = item.partition("@")
+            doses.append((code, parse(on[:10])))
+        out[child_id] = doses
     return out
 
 
@@ -362,10 +376,21 @@ def _plan_batch(session, batch: Sequence[Posyandu], now: datetime, horizon_days:
         summary.deliveries_cancelled += cancel_reminders(session, to_cancel, now)
         summary.reminders_cancelled += len(to_cancel)
 
-    # --- deliveries: new reminders, and live ones (a device or a parent link added since)
+    # --- deliveries: new reminders, and live ones missing a device (a phone or a parent link
+    # added since they were planned); existing (reminder, device) pairs are read in one query
     if known:
-        live_ids = [rid for key, rid in known.items() if key[0] in recipients]
-        for chunk in _chunks(live_ids, 1000):
+        live = {rid: key[0] for key, rid in known.items() if key[0] in recipients}
+        have: dict[int, set] = defaultdict(set)
+        if live:
+            pairs = sa.select(ReminderDelivery.reminder_id, ReminderDelivery.device_id).where(
+                ReminderDelivery.reminder_id.in_(
+                    sa.select(Reminder.id).where(Reminder.child_id.in_(child_filter),
+                                                 Reminder.send_at >= now - rules.LATE_GRACE)))
+            for rid, device_id in session.execute(pairs):
+                have[rid].add(device_id)
+        todo = [rid for rid, child_id in live.items()
+                if any(r.device_id not in have[rid] for r in recipients[child_id])]
+        for chunk in _chunks(todo, 1000):
             for rid, child_id, posyandu_id, kind, params, send_at in session.execute(
                     sa.select(Reminder.id, Reminder.child_id, Reminder.posyandu_id, Reminder.kind, Reminder.params,
                               Reminder.send_at).where(Reminder.id.in_(chunk))):
