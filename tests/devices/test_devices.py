@@ -1,7 +1,7 @@
 """Parents' devices and notification preferences over HTTP."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import datetime, timezone
 from unittest import mock
 
 import pytest
