@@ -1,12 +1,14 @@
 """The long-running dispatch loop behind ``flask reminders worker``.
 
-claim -> send -> record, again at once while work is due; when nothing is due it sleeps
-``idle_seconds``; while the whole queue is paused after QUOTA_EXCEEDED it sleeps until the pause
+Each pass drains what is due now (``Dispatcher.dispatch_due``: claim -> send -> record, with
+the database work of the neighbouring batches overlapping the FCM calls); when nothing is due
+it sleeps ``idle_seconds``; while the whole queue is paused after QUOTA_EXCEEDED it sleeps until the pause
 ends (waking every ``12 * idle_seconds`` at most). Sleeping is an ``Event.wait``, so a stop
 request ends it at once.
 
-SIGTERM / SIGINT ask it to stop: the batch in flight is finished (sent and recorded, so no row
-is left ``sending``), then ``run`` returns and the command exits 0. A second SIGINT restores the
+SIGTERM / SIGINT ask it to stop: no new batch is claimed, the batches already claimed (the one
+in flight, at most one claimed ahead of it) are sent and recorded, so no row is left
+``sending``; then ``run`` returns and the command exits 0. A second SIGINT restores the
 default handler, so pressing Ctrl-C twice still interrupts at once (the rows' leases then expire
 and another worker takes them over).
 """
@@ -27,16 +29,16 @@ __all__ = ["Worker"]
 
 class Worker:
     def __init__(self, dispatcher: Dispatcher, *, idle_seconds: float | None = None,
-                 max_batches: int | None = None,  # loop iterations, for tests
+                 max_passes: int | None = None,  # dispatch passes, for tests
                  on_batch: Callable[[BatchReport], None] | None = None) -> None:
         self.dispatcher = dispatcher
         self.idle_seconds = (dispatcher.settings.idle_seconds if idle_seconds is None
                              else idle_seconds)
-        self.max_batches = max_batches
+        self.max_passes = max_passes
         self.on_batch = on_batch
         self.stop_event = threading.Event()
         self.totals = BatchReport()
-        self.batches = 0
+        self.passes = 0
 
     def stop(self, *_: object) -> None:
         self.stop_event.set()
@@ -62,15 +64,14 @@ class Worker:
         log.info("worker %s started", self.dispatcher.worker_id)
         try:
             while not self.stop_event.is_set():
-                if self.max_batches is not None and self.batches >= self.max_batches:
+                if self.max_passes is not None and self.passes >= self.max_passes:
                     break
-                report = self.dispatcher.run_once()
-                self.batches += 1
+                # Drain what is due now (pipelined batches); a stop request ends it after the
+                # batch in flight has been sent and recorded.
+                report = self.dispatcher.dispatch_due(should_stop=self.stop_event.is_set,
+                                                      on_batch=self._batch_done)
+                self.passes += 1
                 self.totals.add(report)
-                if report.claimed:
-                    log.info("worker %s batch: %s", self.dispatcher.worker_id, report.summary())
-                    if self.on_batch:
-                        self.on_batch(report)
                 if report.claimed == 0 or report.paused_until is not None:
                     self.stop_event.wait(self._sleep_seconds(report.paused_until))
         finally:
@@ -78,3 +79,8 @@ class Worker:
                 signal.signal(sig, handler)
         log.info("worker %s stopped: %s", self.dispatcher.worker_id, self.totals.summary())
         return self.totals
+
+    def _batch_done(self, report: BatchReport) -> None:
+        log.info("worker %s batch: %s", self.dispatcher.worker_id, report.summary())
+        if self.on_batch:
+            self.on_batch(report)

@@ -226,6 +226,20 @@ def test_quota_exceeded_pauses_the_whole_queue_then_resumes(world, fake, make_di
     assert delivery(quota_row.id).attempts == 1 and fake.message_count == 4
 
 
+def test_quota_hands_back_the_batch_claimed_ahead_unsent(world, fake, make_dispatcher, clock):
+    rows = [outbox(world.child_a1, world.parent_1, send_at=T0 - timedelta(minutes=5 - i)) for i in range(4)]
+    fake.set_mode("quota", requests=1)
+    report = make_dispatcher(settings=DispatchSettings(batch_size=2)).dispatch_due()
+    # batch 1 (two oldest): one 429, one sent; batch 2 was claimed while batch 1 was sending
+    assert report.claimed == 4 and report.counts["sent"] == 1 and report.counts["quota"] == 3
+    assert report.paused_until == paused_until() == T0 + timedelta(seconds=60)
+    ahead = [delivery(r.id) for r in rows[2:]]
+    for d in ahead:
+        assert (d.status, d.attempts, d.next_attempt_at) == ("retry", 0, T0 + timedelta(seconds=60))
+        assert d.last_error == "QUOTA_EXCEEDED: not attempted, queue paused"
+    assert fake.message_count == 1 and fake.stats()["fcm_requests"] == 2
+
+
 def test_quota_pause_only_moves_forward(world, fake, make_dispatcher, clock):
     outbox(world.child_a1, world.parent_1, "quota-phone-1")
     dispatcher = make_dispatcher(settings=DispatchSettings(quota_pause_seconds=600))

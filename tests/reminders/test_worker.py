@@ -29,25 +29,52 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 # ------------------------------------------------------------------ in-process loop
-def test_worker_loops_until_idle_limit(world, fake, sender_factory, clock):
-    rows = [outbox(world.child_a1, world.parent_1) for _ in range(3)]
+def test_worker_drains_the_queue_then_idles(world, fake, sender_factory, clock):
+    rows = [outbox(world.child_a1, world.parent_1) for _ in range(5)]
     dispatcher = Dispatcher(db.session, sender_factory(), DispatchSettings(batch_size=2),
                             worker_id="loop", clock=clock)
-    worker = Worker(dispatcher, idle_seconds=0.01, max_batches=3)
+    batches = []
+    worker = Worker(dispatcher, idle_seconds=0.01, max_passes=2, on_batch=batches.append)
     totals = worker.run(install_signals=False)
-    assert totals.claimed == 3 and totals.counts["sent"] == 3 and worker.batches == 3
+    assert totals.claimed == 5 and totals.counts["sent"] == 5 and worker.passes == 2
+    assert [b.counts["sent"] for b in batches] == [2, 2, 1]
     assert {delivery(r.id).status for r in rows} == {"sent"}
+    assert fake.message_count == 5
 
 
-def test_worker_stop_finishes_the_batch_in_flight(world, fake, sender_factory, clock):
-    rows = [outbox(world.child_a1, world.parent_1) for _ in range(3)]
+def test_worker_stop_finishes_what_it_claimed_and_claims_no_more(world, fake, sender_factory, clock):
+    rows = [outbox(world.child_a1, world.parent_1) for _ in range(7)]
     dispatcher = Dispatcher(db.session, sender_factory(), DispatchSettings(batch_size=2),
                             worker_id="stopper", clock=clock)
     worker = Worker(dispatcher, idle_seconds=0.01)
-    worker.on_batch = lambda report: worker.stop()  # a stop request during the first batch
+    send = dispatcher.send
+
+    def send_then_stop(batch, **kw):  # a stop request while the first batch is with FCM
+        worker.stop()
+        return send(batch, **kw)
+
+    dispatcher.send = send_then_stop
     totals = worker.run(install_signals=False)
-    assert totals.claimed == 2 and totals.counts["sent"] == 2
-    assert Counter(delivery(r.id).status for r in rows) == {"sent": 2, "pending": 1}
+    # The first batch, and the one claimed ahead of it if the claim came before the stop
+    # request (pipelining), are sent and recorded; nothing stays leased, nothing more claimed.
+    statuses_now = Counter(delivery(r.id).status for r in rows)
+    assert statuses_now in (Counter(sent=2, pending=5), Counter(sent=4, pending=3))
+    assert totals.claimed == totals.counts["sent"] == statuses_now["sent"] == fake.message_count
+
+
+def test_pipelined_and_sequential_dispatch_agree(world, fake, sender_factory, clock):
+    tokens = ["ok-1", "unregistered-2", "ok-3", "invalid-4", "ok-5"]
+    rows = [outbox(world.child_a1, world.parent_1, t) for t in tokens]
+    sender = sender_factory()
+    first = Dispatcher(db.session, sender, DispatchSettings(batch_size=2), worker_id="p", clock=clock)
+    report = first.dispatch_due()
+    assert (report.claimed, report.counts["sent"], report.counts["failed"], report.counts["tokens_retired"]) == (5, 3, 2, 2)
+    assert [delivery(r.id).status for r in rows] == ["sent", "failed", "sent", "failed", "sent"]
+    more = [outbox(world.child_a1, world.parent_1, f"ok-seq-{i}") for i in range(3)]
+    report = Dispatcher(db.session, sender, DispatchSettings(batch_size=2), worker_id="s",
+                        clock=clock).dispatch_due(pipeline=False)
+    assert (report.claimed, report.counts["sent"]) == (3, 3)
+    assert {delivery(r.id).status for r in more} == {"sent"}
 
 
 # ------------------------------------------------------------------ subprocess worker
