@@ -39,9 +39,8 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    #: Loaded with the user (one query per request for the signed-in user and her scope).
     posyandu_links: Mapped[list["UserPosyandu"]] = relationship(cascade="all, delete-orphan",
-                                                                back_populates="user", lazy="joined")
+                                                                back_populates="user")
 
     __table_args__ = (
         sa.CheckConstraint("role IN ('admin','dinkes','puskesmas','kader','parent')", name="role"),

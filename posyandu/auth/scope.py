@@ -87,14 +87,21 @@ class Scope:
         return db.session.execute(query).first() is not None
 
 
+def load_request_user(user_id: int):
+    """The signed-in user with her posyandu links, in one query (used once per request)."""
+    from sqlalchemy.orm import joinedload
+
+    from .models import User
+    return db.session.get(User, user_id, options=[joinedload(User.posyandu_links)])
+
+
 def load_current_user():
     """Verify the access token and load the (still active) user once per request."""
     if "current_user" in g:
         return g.current_user
-    from .models import User
     verify_jwt_in_request()
     claims = get_jwt()
-    user = db.session.get(User, int(claims["sub"]))
+    user = load_request_user(int(claims["sub"]))
     if user is None or not user.is_active:
         raise Unauthorized("This account is disabled or no longer exists.")
     if user.password_changed_at is not None and claims.get("iat", 0) < int(user.password_changed_at.timestamp()):

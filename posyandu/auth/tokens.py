@@ -60,10 +60,9 @@ def register_jwt_callbacks(jwt) -> None:
         """An access token issued before the latest password change/reset is revoked."""
         if payload.get("type") != "access" or "pwc" not in payload:
             return False
-        from ..extensions import db
-        from .models import User
+        from .scope import load_request_user
         try:
-            user = db.session.get(User, int(payload["sub"]))
+            user = load_request_user(int(payload["sub"]))
         except (TypeError, ValueError):
             return True
         return user is None or password_stamp(user) != payload["pwc"]
