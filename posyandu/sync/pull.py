@@ -110,10 +110,43 @@ def _change_log_scope(scope):
     return scope.posyandu_clause(ChangeLog.posyandu_id)
 
 
-def _serialise_rows(entity: str, fields, rows) -> list[dict]:
+_CONVERTERS: dict[tuple, list] = {}
+
+
+def _converters(model, fields) -> list:
+    """Per column, the function turning its Python value into JSON (None where nothing is needed),
+    decided once from the column types instead of per value."""
+    key = (model.__tablename__, fields)
+    if key not in _CONVERTERS:
+        out = []
+        for name in fields:
+            column_type = getattr(model, name).type
+            column_type = getattr(column_type, "impl_instance", column_type)  # TypeDecorator → its impl
+            try:
+                python_type = column_type.python_type
+            except (NotImplementedError, AttributeError):
+                python_type = None
+            if python_type is uuid.UUID:
+                out.append(str)
+            elif python_type in (date, datetime, time):
+                out.append(_isoformat)
+            else:
+                out.append(None)
+        _CONVERTERS[key] = out
+    return _CONVERTERS[key]
+
+
+def _isoformat(value):
+    return value.isoformat()
+
+
+def _serialise_rows(entity: str, fields, rows, model=None) -> list[dict]:
+    convert = _converters(model, fields) if model is not None else [None] * len(fields)
+    pairs = list(zip(fields, convert))
     out = []
     for row in rows:
-        record = {name: _json_value(value) for name, value in zip(fields, row)}
+        record = {name: (value if fn is None or value is None else fn(value))
+                  for (name, fn), value in zip(pairs, row)}
         out.append({"entity": entity, "id": record["id"], "op": "upsert", "version": record.get("version"),
                     "record": record})
     return out
@@ -150,7 +183,7 @@ def _pull_snapshot(scope, state: dict, limit: int) -> dict:
         if after_id is not None:
             query = query.where(model.id > after_id)
         rows = db.session.execute(query).all()
-        changes.extend(_serialise_rows(name, fields, rows))
+        changes.extend(_serialise_rows(name, fields, rows, model))
         if len(rows) < remaining:
             index, after_id = index + 1, None
         else:
@@ -198,7 +231,7 @@ def _pull_changes(scope, since_seq: int, limit: int) -> dict:
         query = sa.select(*columns).where(model.id.in_(ids), _scope_filter(scope, model))
         if deleted_column:
             query = query.where(getattr(model, deleted_column).is_(None))
-        for item in _serialise_rows(name, fields, db.session.execute(query).all()):
+        for item in _serialise_rows(name, fields, db.session.execute(query).all(), model):
             current[(name, uuid.UUID(item["id"]))] = item
     changes = []
     for (entity, entity_id), (seq, op) in sorted(latest.items(), key=lambda kv: kv[1][0]):
@@ -220,5 +253,5 @@ def record_by_id(entity: str, record_id: uuid.UUID, include_deleted: bool = Fals
         if deleted_column and not include_deleted:
             query = query.where(getattr(model, deleted_column).is_(None))
         row = db.session.execute(query).first()
-        return _serialise_rows(name, fields, [row])[0]["record"] if row else None
+        return _serialise_rows(name, fields, [row], model)[0]["record"] if row else None
     return None

@@ -81,10 +81,12 @@ def test_concurrent_writers_never_make_a_reader_skip(app):
 
     scope = Scope(user_id=0, role="kader", posyandu_ids=frozenset({posyandu_marker}))
 
+    start = _position(app)  # before any writer starts
+
     def reader():
         try:
             with app.app_context():
-                cursor = pull_ops.encode_cursor({"phase": "changes", "seq": _position(app)})
+                cursor = pull_ops.encode_cursor({"phase": "changes", "seq": start})
                 while True:
                     finished = done.is_set()
                     page = pull_ops.pull(scope, cursor, limit=50)
