@@ -1,0 +1,455 @@
+"""API benchmark: PostgreSQL, gunicorn as the README recommends, a load driver in another process.
+
+    .venv/bin/python benchmarks/bench_api.py            # full run (50 posyandu, 10,000 children, 5 years)
+    .venv/bin/python benchmarks/bench_api.py --quick    # small smoke run
+
+Seeds a fresh database (50 posyandu, 10,000 children, 5 years of monthly measurements with their
+stored assessments), starts ``gunicorn wsgi:app`` and, from a separate driver process, measures:
+
+1. single measurement POST throughput and p50/p95/p99 latency at 16 concurrent clients;
+2. seconds for one 500-record ``/sync/push``;
+3. seconds for a full first ``/sync/pull`` of one posyandu (about 200 children).
+
+Targets on the 2-core machine: ≥ 300 POST/s with p95 < 50 ms; push < 1 s; pull < 1 s.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PASSWORD = "bench-Password-123"
+
+
+# --------------------------------------------------------------------------------------------
+# seeding
+# --------------------------------------------------------------------------------------------
+def _months_between(a: date, b: date) -> int:
+    return (b.year - a.year) * 12 + b.month - a.month
+
+
+def _add_months(d: date, months: int) -> date:
+    import calendar
+    y, m = divmod(d.month - 1 + months, 12)
+    y += d.year
+    m += 1
+    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
+
+
+def seed(database_url: str, n_posyandu: int, n_children: int, years: int, rng: random.Random) -> dict:
+    """Fresh schema via the migrations, then bulk COPY of rows, then the vectorised recompute."""
+    import psycopg
+    env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "posyandu", "LOG_LEVEL": "WARNING"}
+    subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from posyandu.auth.passwords import hash_password
+    from posyandu.children.names import name_key
+
+    pw_hash = hash_password(PASSWORD)
+    today = date.today()
+    start = _add_months(today.replace(day=1), -12 * years)
+    url = database_url.replace("postgresql+psycopg://", "postgresql://")
+    names_f = ["Aisyah", "Putri", "Siti", "Nur", "Dewi", "Ayu", "Rina", "Salsabila", "Zahra", "Nabila"]
+    names_m = ["Ahmad", "Muhammad", "Budi", "Rizky", "Fajar", "Dimas", "Bagus", "Arif", "Yusuf", "Rafi"]
+    surnames = ["Pratama", "Saputra", "Wijaya", "Lestari", "Hidayat", "Santoso", "Rahmawati", "Setiawan"]
+    now = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO region (code, level, name, parent_code) VALUES "
+                    "('35','provinsi','Jawa Timur',NULL), ('3525','kabupaten','Kabupaten Gresik','35'), "
+                    "('352501','kecamatan','Kebomas','3525') ON CONFLICT DO NOTHING")
+        cur.execute("INSERT INTO puskesmas (code, name, kecamatan_code, kabupaten_code) VALUES "
+                    "('BENCH-PKM','Puskesmas Bench','352501','3525') RETURNING id")
+        pkm_id = cur.fetchone()[0]
+        posyandu_ids, kader = [], []
+        for i in range(n_posyandu):
+            desa = f"352501{2001 + i:04d}"
+            cur.execute("INSERT INTO region (code, level, name, parent_code) VALUES (%s,'desa',%s,'352501')",
+                        (desa, f"Desa {i + 1}"))
+            cur.execute(
+                "INSERT INTO posyandu (code, name, desa_code, puskesmas_id, kabupaten_code, timezone,"
+                " timezone_overridden, session_rule, session_start, session_end, is_active, created_at)"
+                " VALUES (%s,%s,%s,%s,'3525','Asia/Jakarta',false,'nth_weekday:2:TUE','08:00','11:00',true,%s)"
+                " RETURNING id", (f"BENCH-{i:03d}", f"Posyandu Bench {i + 1}", desa, pkm_id, now))
+            pid = cur.fetchone()[0]
+            posyandu_ids.append(pid)
+            cur.execute("INSERT INTO user_account (username, full_name, role, password_hash, is_active, language,"
+                        " created_at, updated_at) VALUES (%s,%s,'kader',%s,true,'id',%s,%s) RETURNING id",
+                        (f"kader{i:03d}", f"Kader {i}", pw_hash, now, now))
+            uid = cur.fetchone()[0]
+            cur.execute("INSERT INTO user_posyandu (user_id, posyandu_id) VALUES (%s,%s)", (uid, pid))
+            kader.append(f"kader{i:03d}")
+        children = []
+        child_cols = ("id", "posyandu_id", "name", "name_key", "sex", "birth_date", "mother_name", "mother_name_key",
+                      "desa_code", "status", "version", "created_at", "updated_at")
+        with cur.copy(f"COPY child ({', '.join(child_cols)}) FROM STDIN") as copy:
+            for i in range(n_children):
+                pid = posyandu_ids[i % n_posyandu]
+                sex = 1 + (i % 2)
+                first = rng.choice(names_m if sex == 1 else names_f)
+                name = f"{first} {rng.choice(surnames)}"
+                mother = f"{rng.choice(names_f)} {rng.choice(surnames)}"
+                # born so that the child has up to `years` of history and is still under 5 today
+                birth = today - timedelta(days=rng.randint(30, 5 * 365 - 40))
+                cid = uuid.uuid4()
+                children.append((cid, pid, sex, birth))
+                copy.write_row((cid, pid, name, name_key(name), sex, birth, mother, name_key(mother),
+                                f"352501{2001 + (i % n_posyandu):04d}", "active", 1, now, now))
+        m_cols = ("id", "child_id", "posyandu_id", "measured_on", "weight_kg", "length_cm", "measure_method",
+                  "oedema", "version", "created_at", "updated_at")
+        n_meas = 0
+        with cur.copy(f"COPY measurement ({', '.join(m_cols)}) FROM STDIN") as copy:
+            for cid, pid, sex, birth in children:
+                first_month = max(_add_months(birth, 1), start)
+                z_w, z_l = rng.gauss(-0.6, 1.0), rng.gauss(-1.0, 1.1)
+                months = _months_between(first_month, today)
+                for k in range(months):
+                    if rng.random() < 0.12:  # missed months
+                        continue
+                    day = _add_months(first_month, k).replace(day=min(28, 5 + (hash(cid) % 20)))
+                    if day >= today:
+                        break
+                    age_m = max(0.0, (day - birth).days / 30.4375)
+                    median_l = 49.9 + 25.0 * (1 - pow(2.718, -age_m / 9)) + 0.62 * age_m
+                    median_w = 3.3 + 6.5 * (1 - pow(2.718, -age_m / 6)) + 0.17 * age_m
+                    length = round(median_l * (1 + 0.037 * (z_l + rng.gauss(0, 0.15))), 1)
+                    weight = round(max(1.8, median_w * (1 + 0.11 * (z_w + rng.gauss(0, 0.2)))), 1)
+                    method = "lying" if age_m < 24 else "standing"
+                    copy.write_row((uuid.uuid4(), cid, pid, day, weight, length, method, False, 1, now, now))
+                    n_meas += 1
+        conn.commit()
+    copy_seconds = time.perf_counter() - t0
+
+    # Assessments through the project's own batch recompute (the vectorised engine).
+    t1 = time.perf_counter()
+    os.environ["DATABASE_URL"] = database_url
+    from posyandu import create_app
+    from posyandu.extensions import db
+    from posyandu.measurements.operations import recompute_all
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        recompute_all(db.session, batch_size=5000, only_outdated=False, progress=sys.stderr.isatty())
+        db.session.commit()
+        db.engine.dispose()
+    recompute_seconds = time.perf_counter() - t1
+    with psycopg.connect(url) as conn:
+        conn.execute("ANALYZE")
+    return {"posyandu_ids": posyandu_ids, "kader": kader, "children": children, "measurements": n_meas,
+            "copy_seconds": copy_seconds, "recompute_seconds": recompute_seconds}
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP driver (runs in a separate process)
+# --------------------------------------------------------------------------------------------
+class Client:
+    def __init__(self, port: int):
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def request(self, method: str, path: str, body=None, token: str | None = None):
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        payload = json.dumps(body) if body is not None else None
+        for attempt in range(2):
+            try:
+                self.conn.request(method, path, body=payload, headers=headers)
+                response = self.conn.getresponse()
+                data = response.read()
+                return response.status, (json.loads(data) if data else None)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                if attempt:
+                    raise
+        raise RuntimeError("unreachable")
+
+
+def login(client: Client, username: str) -> str:
+    status, body = client.request("POST", "/api/v1/auth/login", {"login": username, "password": PASSWORD})
+    if status != 200:
+        raise RuntimeError(f"login failed: {status} {body}")
+    return body["access_token"]
+
+
+def measurement_body(child_id: str, day: date, rng: random.Random, age_days: int) -> dict:
+    return {"id": str(uuid.uuid4()), "child_id": child_id, "measured_on": day.isoformat(),
+            "weight_kg": round(rng.uniform(6.0, 16.0), 1), "length_cm": round(rng.uniform(62.0, 105.0), 1),
+            "measure_method": "lying" if age_days < 731 else "standing"}
+
+
+def driver(port: int, plan: dict, results: "mp.Queue") -> None:
+    try:
+        results.put(_drive(port, plan))
+    except BaseException:  # noqa: BLE001 - report to the parent instead of dying silently
+        import traceback
+        results.put({"error": traceback.format_exc()})
+
+
+def _drive(port: int, plan: dict) -> dict:
+    rng = random.Random(7)
+    tokens = {}
+    c = Client(port)
+    for pid, username in zip(plan["posyandu_ids"], plan["kader"]):
+        tokens[pid] = login(c, username)
+    today = date.today()
+    children = plan["children"]
+    rng.shuffle(children)
+    # 1. single POSTs at N concurrent clients (each child used once)
+    n_requests, concurrency, warmup = plan["requests"], plan["concurrency"], plan["warmup"]
+    jobs = [(cid, pid, (today - birth).days) for cid, pid, sex, birth in children[: n_requests + warmup]]
+    lock = threading.Lock()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    position = {"i": 0}
+
+    def worker(measure: bool, end: int):
+        client = Client(port)
+        local_rng = random.Random(threading.get_ident())
+        while True:
+            with lock:
+                i = position["i"]
+                if i >= end:
+                    return
+                position["i"] = i + 1
+            cid, pid, age_days = jobs[i]
+            body = measurement_body(cid, today, local_rng, age_days)
+            t = time.perf_counter()
+            status, _ = client.request("POST", "/api/v1/measurements", body, tokens[pid])
+            elapsed = time.perf_counter() - t
+            if measure:
+                with lock:
+                    latencies.append(elapsed)
+                    statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=worker, args=(False, warmup)) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    threads = [threading.Thread(target=worker, args=(True, warmup + n_requests)) for _ in range(concurrency)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    latencies.sort()
+
+    def pct(p):
+        return latencies[min(len(latencies) - 1, int(round(p / 100 * len(latencies))) - 1)] * 1000
+
+    post = {"requests": len(latencies), "seconds": wall, "rps": len(latencies) / wall, "p50_ms": pct(50),
+            "p95_ms": pct(95), "p99_ms": pct(99), "statuses": statuses}
+
+    # 1b. open loop: a fixed offered rate spread over the same 16 clients. Latency is measured
+    # from each request's *scheduled* time, so a slow server cannot hide queueing (no
+    # coordinated omission).
+    rate = plan["offered_rate"]
+    offered_jobs = [(cid, pid, (today - birth).days)
+                    for cid, pid, sex, birth in children[n_requests + warmup: n_requests + warmup + plan["offered"]]]
+    open_latencies: list[float] = []
+    open_statuses: dict[int, int] = {}
+    start_at = time.perf_counter() + 0.5
+
+    def paced(slot: int):
+        client = Client(port)
+        local_rng = random.Random(slot)
+        for i in range(slot, len(offered_jobs), concurrency):
+            scheduled = start_at + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            cid, pid, age_days = offered_jobs[i]
+            status, _ = client.request("POST", "/api/v1/measurements",
+                                       measurement_body(cid, today, local_rng, age_days), tokens[pid])
+            elapsed = time.perf_counter() - scheduled
+            with lock:
+                open_latencies.append(elapsed)
+                open_statuses[status] = open_statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=paced, args=(slot,)) for slot in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    open_wall = time.perf_counter() - start_at
+    open_latencies.sort()
+
+    def open_pct(p):
+        return open_latencies[min(len(open_latencies) - 1, int(round(p / 100 * len(open_latencies))) - 1)] * 1000
+
+    offered = {"rate": rate, "requests": len(open_latencies), "achieved_rps": len(open_latencies) / open_wall,
+               "p50_ms": open_pct(50), "p95_ms": open_pct(95), "p99_ms": open_pct(99), "statuses": open_statuses}
+
+    # 2. one 500-record sync push (measurements for the children of one posyandu)
+    pid = plan["posyandu_ids"][0]
+    own = [(cid, birth) for cid, p, sex, birth in plan["children"] if p == pid]
+    records = []
+    for k in range(500):
+        cid, birth = own[k % len(own)]
+        day = today - timedelta(days=1 + k // len(own))
+        if day <= birth:
+            day = today
+        body = measurement_body(cid, day, rng, (day - birth).days)
+        rid = body.pop("id")
+        records.append({"entity": "measurement", "id": rid, "base_version": None,
+                        "client_updated_at": datetime.now(timezone.utc).isoformat(), "data": body})
+    t0 = time.perf_counter()
+    status, response = c.request("POST", "/api/v1/sync/push", {"records": records}, tokens[pid])
+    push_seconds = time.perf_counter() - t0
+    push_summary = response.get("summary") if isinstance(response, dict) else response
+    t0 = time.perf_counter()
+    status_retry, response_retry = c.request("POST", "/api/v1/sync/push", {"records": records}, tokens[pid])
+    push_retry_seconds = time.perf_counter() - t0
+    retry_summary = response_retry.get("summary") if isinstance(response_retry, dict) else response_retry
+
+    # 3. full first pull of another posyandu
+    pid = plan["posyandu_ids"][1]
+    cursor, pages, records_pulled, entities = None, 0, 0, {}
+    t0 = time.perf_counter()
+    while True:
+        path = f"/api/v1/sync/pull?limit={plan['pull_limit']}" + (f"&since={cursor}" if cursor else "")
+        status_pull, page = c.request("GET", path, token=tokens[pid])
+        if status_pull != 200:
+            raise RuntimeError(f"pull failed: {status_pull} {page}")
+        pages += 1
+        records_pulled += len(page["changes"])
+        for change in page["changes"]:
+            entities[change["entity"]] = entities.get(change["entity"], 0) + 1
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            break
+    pull_seconds = time.perf_counter() - t0
+    return ({"post": post, "offered": offered, "push": {"status": status, "seconds": push_seconds, "summary": push_summary,
+                                        "retry_seconds": push_retry_seconds, "retry_summary": retry_summary,
+                                        "retry_status": status_retry},
+                 "pull": {"seconds": pull_seconds, "pages": pages, "records": records_pulled, "entities": entities,
+                          "children_in_posyandu": sum(1 for _, p, _, _ in plan["children"] if p == pid)}})
+
+
+# --------------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port: int, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            status, _ = Client(port).request("GET", "/health")
+            if status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not come up")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--posyandu", type=int, default=50)
+    parser.add_argument("--children", type=int, default=10_000)
+    parser.add_argument("--years", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "4")),
+                        help="gunicorn workers (README recommends 2 × cores)")
+    parser.add_argument("--pull-limit", type=int, default=5000)
+    parser.add_argument("--offered-rate", type=float, default=300.0, help="open-loop requests/second")
+    parser.add_argument("--offered", type=int, default=3000, help="open-loop requests")
+    parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL",
+                                                                 "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--quick", action="store_true", help="small smoke run")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.posyandu, args.children, args.years, args.requests, args.warmup = 5, 1000, 2, 300, 50
+        args.offered = 300
+
+    import sqlalchemy as sa
+    from posyandu.config import normalise_database_url
+    admin_url = sa.make_url(normalise_database_url(args.database_url))
+    name = f"posyandu_bench_{os.getpid()}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    database_url = admin_url.set(database=name).render_as_string(hide_password=False)
+    gunicorn = None
+    try:
+        print(f"seeding {args.posyandu} posyandu, {args.children} children, {args.years} years of monthly visits …",
+              flush=True)
+        info = seed(database_url, args.posyandu, args.children, args.years, random.Random(42))
+        print(f"  {info['measurements']:,} measurements: COPY {info['copy_seconds']:.1f} s, "
+              f"vectorised recompute {info['recompute_seconds']:.1f} s", flush=True)
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": database_url, "POSYANDU_ENV": "production",
+               "JWT_SECRET_KEY": "b" * 48, "SECRET_KEY": "c" * 48, "NIK_ENCRYPTION_KEY": "d" * 48,
+               "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO")}
+        env.pop("FCM_ENDPOINT_URL", None)
+        env.pop("FIREBASE_AUTH_EMULATOR_HOST", None)
+        cmd = [str(BIN / "gunicorn"), "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
+               "--log-level", "warning", "wsgi:app"]
+        (ROOT / "benchmarks" / "out").mkdir(exist_ok=True)
+        log = open(ROOT / "benchmarks" / "out" / "gunicorn-bench.log", "w")
+        gunicorn = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+        wait_for(port)
+        print(f"gunicorn: {' '.join(cmd[1:])}", flush=True)
+        plan = {"posyandu_ids": info["posyandu_ids"], "kader": info["kader"],
+                "children": [(str(c), p, s, b) for c, p, s, b in info["children"]],
+                "requests": args.requests, "warmup": args.warmup, "concurrency": args.concurrency,
+                "pull_limit": args.pull_limit, "offered_rate": args.offered_rate, "offered": args.offered}
+        ctx = mp.get_context("spawn")
+        queue = ctx.Queue()
+        proc = ctx.Process(target=driver, args=(port, plan, queue))
+        proc.start()
+        result = queue.get(timeout=1800)
+        proc.join()
+        if "error" in result:
+            print(result["error"], file=sys.stderr)
+            return 1
+    finally:
+        if gunicorn is not None:
+            os.killpg(gunicorn.pid, signal.SIGTERM)
+            gunicorn.wait(timeout=30)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+    post, offered, push, pull = result["post"], result["offered"], result["push"], result["pull"]
+    print()
+    print(f"measurement POST, closed loop, {args.concurrency} concurrent clients: {post['requests']} requests in "
+          f"{post['seconds']:.2f} s = {post['rps']:.0f} req/s; p50 {post['p50_ms']:.1f} ms, "
+          f"p95 {post['p95_ms']:.1f} ms, p99 {post['p99_ms']:.1f} ms; statuses {post['statuses']}   "
+          f"[target ≥ 300 req/s: {'met' if post['rps'] >= 300 else 'NOT met'}]")
+    print(f"measurement POST, open loop at {offered['rate']:.0f} req/s offered over {args.concurrency} clients: "
+          f"achieved {offered['achieved_rps']:.0f} req/s; p50 {offered['p50_ms']:.1f} ms, "
+          f"p95 {offered['p95_ms']:.1f} ms, p99 {offered['p99_ms']:.1f} ms; statuses {offered['statuses']}   "
+          f"[target p95 < 50 ms at 300 req/s: {'met' if offered['p95_ms'] < 50 and offered['achieved_rps'] >= 0.98 * offered['rate'] else 'NOT met'}]")
+    print(f"sync push of 500 records: {push['seconds']:.2f} s, HTTP {push['status']}, {push['summary']}   "
+          f"[target < 1 s: {'met' if push['seconds'] < 1 else 'NOT met'}]; same batch again: "
+          f"{push['retry_seconds']:.2f} s, {push['retry_summary']}")
+    print(f"full first pull of one posyandu ({pull['children_in_posyandu']} children): {pull['seconds']:.2f} s, "
+          f"{pull['records']:,} records in {pull['pages']} page(s) of ≤ {args.pull_limit} {pull['entities']}   "
+          f"[target < 1 s: {'met' if pull['seconds'] < 1 else 'NOT met'}]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
