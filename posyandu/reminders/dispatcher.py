@@ -11,9 +11,9 @@ database transaction is open while we talk to FCM:
    ``UPDATE ... WHERE id IN (SELECT ... ORDER BY next_attempt_at LIMIT n FOR UPDATE SKIP
    LOCKED) RETURNING`` per class, so each walks the claim index in order). PostgreSQL: SKIP
    LOCKED lets N workers split the queue without waiting on each other; SQLite (the embedded
-   default, one worker) runs the same statements without it. In the same transaction, claimed rows whose
-   device is retired or whose reminder is cancelled become ``cancelled`` (not sent), and rows
-   that exhausted their attempts by lease expiries alone become ``dead``. Nothing is claimed
+   default, one worker) runs the same statements without it. In the same transaction, claimed
+   rows whose device is retired or whose reminder is cancelled become ``cancelled`` (not
+   sent), and rows that exhausted their attempts by lease expiries alone become ``dead``. Nothing is claimed
    while ``QueueState.paused_until`` (a quota back-off of the whole queue) is in the future.
 2. **send**: ``FcmSender.send`` (``send_each`` in chunks of <= 100). Every push carries the
    Android ``tag`` / ``collapse_key`` ``rem-{reminder_id}``: the one duplicate window (FCM
@@ -101,7 +101,8 @@ class DispatchSettings:
             raise ValueError("retry_jitter must be in [0, 1)")
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any] | None = None, **overrides: Any) -> "DispatchSettings":
+    def from_config(cls, config: Mapping[str, Any] | None = None,
+                    **overrides: Any) -> "DispatchSettings":
         config = config or {}
         values: dict[str, Any] = {}
         for f in fields(cls):
@@ -113,7 +114,8 @@ class DispatchSettings:
         return cls(**values)
 
 
-def retry_delay(attempts: int, settings: DispatchSettings, rng: random.Random | None = None) -> float:
+def retry_delay(attempts: int, settings: DispatchSettings,
+                rng: random.Random | None = None) -> float:
     """Seconds until the next try after ``attempts`` failed attempts (attempts >= 1):
     ``min(base * 2**(attempts-1), cap) * uniform(1 - jitter, 1 + jitter)``."""
     exponent = max(0, min(attempts - 1, 60))
@@ -273,7 +275,8 @@ class Dispatcher:
         stmt = stmt.on_conflict_do_update(
             index_elements=[_QS.c.id],
             set_={"paused_until": stmt.excluded.paused_until, "reason": stmt.excluded.reason},
-            where=sa.or_(_QS.c.paused_until.is_(None), _QS.c.paused_until < stmt.excluded.paused_until))
+            where=sa.or_(_QS.c.paused_until.is_(None),
+                         _QS.c.paused_until < stmt.excluded.paused_until))
         self.session.execute(stmt)
 
     # ------------------------------------------------------------------ 1. claim
@@ -300,7 +303,8 @@ class Dispatcher:
             claimed = {r.id: Claimed(r.id, r.reminder_id, r.device_id, r.attempts, r.message)
                        for r in rows}
             info = s.execute(
-                sa.select(_T.c.id, _DEV.c.token, _DEV.c.kind, _DEV.c.retired_at, _REM.c.cancelled_at)
+                sa.select(_T.c.id, _DEV.c.token, _DEV.c.kind, _DEV.c.retired_at,
+                          _REM.c.cancelled_at)
                 .select_from(_T.join(_DEV, _DEV.c.id == _T.c.device_id)
                              .join(_REM, _REM.c.id == _T.c.reminder_id))
                 .where(_T.c.id.in_(list(claimed)))).all()
@@ -355,13 +359,16 @@ class Dispatcher:
                 .values(status=sa.bindparam("b_status"),
                         attempts=sa.bindparam("b_attempts"),
                         last_error=sa.bindparam("b_error"),
-                        fcm_name=sa.func.coalesce(sa.bindparam("b_fcm_name", type_=sa.String), _T.c.fcm_name),
-                        sent_at=sa.func.coalesce(sa.bindparam("b_sent_at", type_=UTCDateTime()), _T.c.sent_at),
-                        next_attempt_at=sa.func.coalesce(sa.bindparam("b_next", type_=UTCDateTime()),
-                                                         _T.c.next_attempt_at),
+                        fcm_name=sa.func.coalesce(sa.bindparam("b_fcm_name", type_=sa.String),
+                                                  _T.c.fcm_name),
+                        sent_at=sa.func.coalesce(sa.bindparam("b_sent_at", type_=UTCDateTime()),
+                                                 _T.c.sent_at),
+                        next_attempt_at=sa.func.coalesce(
+                            sa.bindparam("b_next", type_=UTCDateTime()), _T.c.next_attempt_at),
                         lease_until=None, updated_at=now))
         result = self.session.execute(stmt, params)
-        return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(params)
+        count = result.rowcount
+        return count if count is not None and count >= 0 else len(params)
 
     def record(self, rows: Sequence[Claimed], results: Sequence[PushResult]) -> Counter:
         """Write the results back in one short transaction; returns counts per outcome."""
@@ -388,7 +395,8 @@ class Dispatcher:
             elif r.status is PushStatus.QUOTA:
                 # Not this row's fault: the attempt is given back and the row waits for the
                 # queue to resume (spread over a little jitter so workers do not stampede).
-                spread = self.rng.uniform(0, self.settings.retry_jitter * self.settings.quota_pause_seconds)
+                spread = self.rng.uniform(
+                    0, self.settings.retry_jitter * self.settings.quota_pause_seconds)
                 params.append(self._row(c, "retry", attempts=c.attempts - 1, error=_error_text(r),
                                         next_attempt_at=pause_until + timedelta(seconds=spread)))
                 counts["quota"] += 1
@@ -419,7 +427,8 @@ class Dispatcher:
                     [{"b_device": d, "b_reason": reason} for d, reason in retire.items()])
                 counts["tokens_retired"] += max(res.rowcount or 0, 0)
             if pause_until is not None:
-                self._pause_queue(pause_until, f"QUOTA_EXCEEDED at {now.isoformat(timespec='seconds')}")
+                self._pause_queue(pause_until,
+                                  f"QUOTA_EXCEEDED at {now.isoformat(timespec='seconds')}")
             s.commit()
         except BaseException:
             s.rollback()
@@ -533,7 +542,8 @@ class Dispatcher:
                         previous = None
                         total.paused_until = self.paused_until()
                         if claim.rows:
-                            self._release(claim.rows, error="QUOTA_EXCEEDED: not attempted, queue paused",
+                            self._release(claim.rows,
+                                          error="QUOTA_EXCEEDED: not attempted, queue paused",
                                           next_attempt_at=total.paused_until)
                             total.counts["quota"] += len(claim.rows)
                         claim = ClaimResult()

@@ -21,7 +21,8 @@ DEFAULT_STATS_DAYS = 30
 # ---------------------------------------------------------------- delivery stats
 class StatsQuerySchema(ma.Schema):
     date_from = fields.Date(data_key="from", load_default=None,
-                            metadata={"description": "First day (WIB), default: 30 days before `to`."})
+                            metadata={"description": "First day (WIB); default: 30 days "
+                                                     "before `to`."})
     date_to = fields.Date(data_key="to", load_default=None,
                           metadata={"description": "Last day (WIB, inclusive), default: today."})
     posyandu_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
@@ -35,12 +36,14 @@ class StatsQuerySchema(ma.Schema):
         if data["date_from"] > data["date_to"]:
             raise ma.ValidationError("must not be before `from`", field_name="to")
         if (data["date_to"] - data["date_from"]).days >= MAX_STATS_DAYS:
-            raise ma.ValidationError(f"the period is limited to {MAX_STATS_DAYS} days", field_name="to")
+            raise ma.ValidationError(f"the period is limited to {MAX_STATS_DAYS} days",
+                                     field_name="to")
         return data
 
 
 class LastErrorSchema(ma.Schema):
-    error = fields.String(metadata={"description": "FCM error code and message, e.g. `UNREGISTERED: ...`"})
+    error = fields.String(metadata={"description": "FCM error code and message, "
+                                                   "e.g. `UNREGISTERED: ...`"})
     count = fields.Integer()
     last_at = fields.DateTime()
 

@@ -54,20 +54,22 @@ def delivery_stats(scope: Scope, date_from: date, date_to: date,
         .join(Dev, Dev.id == D.device_id).where(Dev.retired_at.is_not(None))
         .group_by(D.posyandu_id)).all())
     errors = (base.add_columns(D.posyandu_id, D.last_error.label("error"),
-                               sa.func.count().label("n"), sa.func.max(D.updated_at).label("last_at"))
+                               sa.func.count().label("n"),
+                               sa.func.max(D.updated_at).label("last_at"))
               .where(D.last_error.is_not(None), D.status.in_(("failed", "dead", "retry")))
               .group_by(D.posyandu_id, D.last_error)).subquery()
     ranked = sa.select(errors, sa.func.row_number().over(
         partition_by=errors.c.posyandu_id,
-        order_by=(errors.c.last_at.desc(), errors.c.n.desc(), errors.c.error)).label("rank")).subquery()
+        order_by=(errors.c.last_at.desc(), errors.c.n.desc(), errors.c.error),
+    ).label("rank")).subquery()
     last_errors = db.session.execute(
         sa.select(ranked.c.posyandu_id, ranked.c.error, ranked.c.n, ranked.c.last_at)
         .where(ranked.c.rank <= LAST_ERRORS_PER_POSYANDU)
         .order_by(ranked.c.posyandu_id, ranked.c.rank)).all()
 
     ids = sorted({r.posyandu_id for r in by_status})
-    names = dict(db.session.execute(sa.select(Posyandu.id, Posyandu.name).where(Posyandu.id.in_(ids))).all()) \
-        if ids else {}
+    names = dict(db.session.execute(
+        sa.select(Posyandu.id, Posyandu.name).where(Posyandu.id.in_(ids))).all()) if ids else {}
     items: dict[int, dict] = {}
     for pid in ids:
         items[pid] = {"posyandu_id": pid, "posyandu_name": names.get(pid), "deliveries": 0,
@@ -84,5 +86,7 @@ def delivery_stats(scope: Scope, date_from: date, date_to: date,
     totals = {"deliveries": sum(i["deliveries"] for i in items.values()),
               "reminders": sum(i["reminders"] for i in items.values()),
               "retired_tokens": sum(i["retired_tokens"] for i in items.values()),
-              "by_status": {s: sum(i["by_status"][s] for i in items.values()) for s in DELIVERY_STATUSES}}
-    return {"date_from": date_from, "date_to": date_to, "items": list(items.values()), "totals": totals}
+              "by_status": {s: sum(i["by_status"][s] for i in items.values())
+                            for s in DELIVERY_STATUSES}}
+    return {"date_from": date_from, "date_to": date_to, "items": list(items.values()),
+            "totals": totals}

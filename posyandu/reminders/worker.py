@@ -2,9 +2,9 @@
 
 Each pass drains what is due now (``Dispatcher.dispatch_due``: claim -> send -> record, with
 the database work of the neighbouring batches overlapping the FCM calls); when nothing is due
-it sleeps ``idle_seconds``; while the whole queue is paused after QUOTA_EXCEEDED it sleeps until the pause
-ends (waking every ``12 * idle_seconds`` at most). Sleeping is an ``Event.wait``, so a stop
-request ends it at once.
+it sleeps ``idle_seconds``; while the whole queue is paused after QUOTA_EXCEEDED it sleeps
+until the pause ends (waking every ``12 * idle_seconds`` at most). Sleeping is an
+``Event.wait``, so a stop request ends it at once.
 
 SIGTERM / SIGINT ask it to stop: no new batch is claimed, the batches already claimed (the one
 in flight, at most one claimed ahead of it) are sent and recorded, so no row is left
