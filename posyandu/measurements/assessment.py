@@ -9,7 +9,8 @@ recompute CLI store what these functions return; nothing else in the app does gr
 * :func:`trend_updates` -- after an edit/delete/back-dated insert: N/T/O/B, 2T, gain, KBM and
   the previous-visit checks for every weighing of one child, returning only what changed.
 * :func:`assess_batch` -- recompute: vectorised engine (``compute_zscores``,
-  ``classify_batch``) over many rows of complete children, then trend per child.
+  ``classify_batch``) over many rows of complete children, then trend per child;
+  :func:`assess_columns` is the same, column-wise (lists in, lists out), for ``recompute_all``.
 
 Warnings stored on a row are one list, sorted by ``(priority, code)``, made of three groups:
   1. from the visit itself (implausible z -> re-measure, oedema, LiLA, BGM, orange line, and
@@ -261,6 +262,19 @@ def trend_updates(child, rows: Sequence[Mapping]) -> list[dict]:
 # ---------------------------------------------------------------------------------------
 # many rows (recompute)
 # ---------------------------------------------------------------------------------------
+#: Inputs of the batch engine: the measurement's raw columns, its stored trend columns and
+#: warnings (kept for soft-deleted rows), and the child's sex, birth date and birth weight.
+BATCH_INPUTS = ("id", "child_id", "measured_on", "weight_kg", "length_cm", "measure_method",
+                "head_circumference_cm", "arm_circumference_cm", "oedema", "vitamin_a", "deleted_at",
+                "created_at", "trend_status", "is_2t", "gain_g", "kbm_g", "warnings",
+                "sex", "birth_date", "birth_weight_kg")
+_OPTIONAL_INPUTS = frozenset({*TREND_COLUMNS, "warnings"})
+#: Margin of the numpy pre-filter for the previous-visit checks: a pair is checked exactly by
+#: ``check_against_previous`` when it comes within this much of a limit (the checks round to
+#: 6 decimals, so this never skips a pair that warns).
+_CHECK_MARGIN = 1e-3
+
+
 def assess_batch(rows: Sequence[Mapping]) -> list[dict]:
     """Computed columns for many measurements with the VECTORISED engine.
 
@@ -273,79 +287,185 @@ def assess_batch(rows: Sequence[Mapping]) -> list[dict]:
     rows get fresh z-scores and categories but keep their stored trend columns.
 
     Returns one dict per input row, in input order: ``{"id": ..., <COMPUTED_COLUMNS>}``.
+    (:func:`assess_columns` is the same computation, column-wise, without per-row dicts.)
     """
+    if not rows:
+        return []
+    columns = assess_columns({k: [r.get(k) if k in _OPTIONAL_INPUTS else r[k] for r in rows]
+                              for k in BATCH_INPUTS})
+    keys = ("id", *COMPUTED_COLUMNS)
+    return [dict(zip(keys, values)) for values in zip(*(columns[k] for k in keys))]
+
+
+def assess_columns(cols: Mapping[str, Sequence]) -> dict[str, list]:
+    """:func:`assess_batch` column-wise: ``cols`` maps each name of :data:`BATCH_INPUTS` to a
+    sequence (one value per measurement; trend columns and ``warnings`` may be missing, they
+    are only used for soft-deleted rows). Returns ``{"id": [...], <column>: [...]}`` for
+    :data:`COMPUTED_COLUMNS`, plain Python values (None for NaN), in input order."""
     import numpy as np  # only the recompute path builds arrays
 
-    n = len(rows)
+    ids = list(cols["id"])
+    n = len(ids)
     if n == 0:
-        return []
-    measured = np.array([r["measured_on"] for r in rows], dtype="datetime64[D]")
-    birth = np.array([r["birth_date"] for r in rows], dtype="datetime64[D]")
+        return {c: [] for c in ("id", *COMPUTED_COLUMNS)}
+    measured_on = list(cols["measured_on"])
+    measured = np.array(measured_on, dtype="datetime64[D]")
+    birth = np.array(cols["birth_date"], dtype="datetime64[D]")
     age_days = (measured - birth).astype(np.int64)
     months = _completed_months_array(birth, measured)
-
-    def col(name):
-        return np.array([np.nan if r[name] is None else float(r[name]) for r in rows], dtype=float)
-
-    measure = np.array([MEASURE_CODES.get(r["measure_method"]) if r["measure_method"] else None
-                        for r in rows], dtype=object)
-    oedema = np.array([bool(r["oedema"]) for r in rows], dtype=bool)
-    armc = col("arm_circumference_cm")
+    weight = np.array(cols["weight_kg"], dtype=float)  # None -> NaN
+    armc = np.array(cols["arm_circumference_cm"], dtype=float)
+    measure = np.array([MEASURE_CODES.get(m) if m else None for m in cols["measure_method"]], dtype=object)
+    oedema = np.array([bool(v) for v in cols["oedema"]], dtype=bool)
     z = _zscores.compute_zscores(
-        np.array([r["sex"] for r in rows]), age_days.astype(float), weight=col("weight_kg"),
-        lenhei=col("length_cm"), measure=measure, headc=col("head_circumference_cm"), armc=armc,
+        np.array(cols["sex"]), age_days.astype(float), weight=weight,
+        lenhei=np.array(cols["length_cm"], dtype=float), measure=measure,
+        headc=np.array(cols["head_circumference_cm"], dtype=float), armc=armc,
         oedema=np.where(oedema, "y", "n").astype(object))
     cls = _classify.classify_batch(z, age_months=months, armc_cm=armc, oedema=oedema)
-    version = standard_version()
 
-    def py(v):
-        if isinstance(v, np.generic):
-            v = v.item()
-        return _none_if_nan(v)
+    out: dict[str, list] = {"id": ids, "age_days": age_days.tolist(), "age_months": months.tolist(),
+                            "clenhei": _floats(z["clenhei"]), "cbmi": _floats(z["cbmi"])}
+    for c in Z_COLUMNS:
+        out[c] = _floats(z[c])
+    for c in FLAG_COLUMNS:
+        out[c] = _flags(z[c])
+    for key, c in CATEGORY_COLUMNS.items():
+        out[c] = cls[key].tolist()
+    out["is_bgm"] = _plain(cls["bgm"])
+    out["above_orange"] = _plain(cls["above_orange"])
+    visit = _batch_visit_warnings(cls, out, oedema, measured, measured_on, cols["vitamin_a"])
 
-    out: list[dict] = []
-    for i, r in enumerate(rows):
-        values: dict[str, Any] = {"id": r["id"], "age_days": int(age_days[i]), "age_months": int(months[i]),
-                                  "clenhei": py(z["clenhei"][i]), "cbmi": py(z["cbmi"][i])}
-        for c in Z_COLUMNS:
-            values[c] = py(z[c][i])
-        for c in FLAG_COLUMNS:
-            f = py(z[c][i])
-            values[c] = None if f is None else bool(f)
-        for key, c in CATEGORY_COLUMNS.items():
-            values[c] = cls[key][i]
-        values["is_bgm"] = py(cls["bgm"][i])
-        values["above_orange"] = py(cls["above_orange"][i])
+    trend_status, is_2t, gain_g, kbm_g = [None] * n, [None] * n, [None] * n, [None] * n
+    warnings: list = [None] * n
+    deleted = list(cols["deleted_at"])
+    # soft-deleted rows: frozen trend, fresh visit warnings
+    dead = [i for i in range(n) if deleted[i] is not None]
+    if dead:
+        stored = {c: cols.get(c) for c in (*TREND_COLUMNS, "warnings")}
+        for i in dead:
+            trend_status[i], is_2t[i], gain_g[i], kbm_g[i] = (
+                None if stored[c] is None else stored[c][i] for c in TREND_COLUMNS)
+            warnings[i] = _merge_warnings(visit[i], _trend_part(
+                None if stored["warnings"] is None else stored["warnings"][i]))
+
+    # trend per child over its live rows in visit order (date, then creation, then input order)
+    child_ids, created = cols["child_id"], cols["created_at"]
+    code: dict[Any, int] = {}
+    child_code = [code.setdefault(cid, len(code)) for cid in child_ids]
+    created_ts = [math.inf if c is None else c.timestamp() for c in created]
+    live = [i for i in range(n) if deleted[i] is None]
+    live.sort(key=lambda i: (child_code[i], measured_on[i], created_ts[i]))
+    checks_needed = _check_candidates(np.array(live, dtype=np.int64), np.array(child_code, dtype=np.int64),
+                                      z["clenhei"], weight, measured)
+    clenhei, raw_weight = out["clenhei"], cols["weight_kg"]
+    birth_dates, birth_weights = cols["birth_date"], cols["birth_weight_kg"]
+    start = 0
+    while start < len(live):
+        first = live[start]
+        stop = start + 1
+        while stop < len(live) and child_code[live[stop]] == child_code[first]:
+            stop += 1
+        group = live[start:stop]
+        results = _trend.compute_trend(birth_dates[first], [(ids[i], measured_on[i], raw_weight[i]) for i in group],
+                                       birth_weights[first])
+        previous = None
+        for pos, (i, result) in enumerate(zip(group, results), start):
+            status = result.status
+            trend_status[i], gain_g[i], kbm_g[i] = status, result.gain_g, result.kbm_g
+            is_2t[i] = result.is_2t if status else None
+            checks = () if previous is None or not checks_needed[pos] else _check_warnings(
+                {"measured_on": measured_on[i], "weight_kg": raw_weight[i], "clenhei": clenhei[i]},
+                {"measured_on": measured_on[previous], "weight_kg": raw_weight[previous],
+                 "clenhei": clenhei[previous]})
+            if visit[i] or checks or status == _trend.T:
+                warnings[i] = _merge_warnings(_visit_part(visit[i]), _trend.visit_warnings(None, result, checks))
+            else:
+                warnings[i] = []
+            previous = i
+        start = stop
+
+    out.update(trend_status=trend_status, is_2t=is_2t, gain_g=gain_g, kbm_g=kbm_g, warnings=warnings,
+               standard_version=[standard_version()] * n)
+    return out
+
+
+def _floats(a) -> list:
+    """Float array -> list of Python floats, None for NaN/inf."""
+    import numpy as np
+
+    a = np.asarray(a, dtype=float)
+    bad = ~np.isfinite(a)
+    if not bad.any():
+        return a.tolist()
+    o = a.astype(object)
+    o[bad] = None
+    return o.tolist()
+
+
+def _flags(a) -> list:
+    """Engine flag array (0/1/NaN) -> list of False/True/None."""
+    import numpy as np
+
+    a = np.asarray(a, dtype=float)
+    o = (a != 0).astype(object)
+    o[~np.isfinite(a)] = None
+    return o.tolist()
+
+
+def _plain(a) -> list:
+    """Object array of True/False/None (numpy or Python scalars) -> list of Python values."""
+    return [v if v is None or type(v) is bool else _none_if_nan(v.item() if hasattr(v, "item") else v)
+            for v in a.tolist()]
+
+
+def _batch_visit_warnings(cls, out, oedema, measured, measured_on, vitamin_a) -> list[list]:
+    """Visit warnings per row (group 1). Only rows that can have one (a flagged index,
+    oedema, low LiLA, BGM, above the orange line, vitamin A outside the rounds) go through
+    ``visit_warnings``; every other row gets ``[]`` without building its classification."""
+    import numpy as np
+
+    n = len(oedema)
+    need = oedema.copy()
+    for key in CATEGORY_COLUMNS:
+        need |= cls[key + "_status"] == _classify.STATUS_FLAGGED
+    need |= (cls["lila"] == "lila.severe_acute") | (cls["lila"] == "lila.moderate_acute")
+    need |= np.array([v is not None and bool(v) for v in out["is_bgm"]], dtype=bool)
+    need |= np.array([v is not None and bool(v) for v in out["above_orange"]], dtype=bool)
+    month = measured.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    vit = np.array([bool(v) for v in vitamin_a], dtype=bool)
+    need |= vit & ~np.isin(month, VITAMIN_A_MONTHS)
+    visit: list[list] = [[] for _ in range(n)]
+    vitamin_a = list(vitamin_a)
+    for i in np.flatnonzero(need).tolist():
         classification = {key: {"status": cls[key + "_status"][i], "reason": cls[key + "_reason"][i],
                                 "category": cls[key][i]} for key in CATEGORY_COLUMNS}
-        classification.update(oedema=bool(oedema[i]), bgm=values["is_bgm"], above_orange=values["above_orange"])
-        values["_visit_warnings"] = _merge_warnings(
-            _trend.visit_warnings(classification), extra_warnings(r["measured_on"], r["vitamin_a"]))
-        values["standard_version"] = version
-        out.append(values)
+        classification.update(oedema=bool(oedema[i]), bgm=out["is_bgm"][i], above_orange=out["above_orange"][i])
+        visit[i] = _merge_warnings(_trend.visit_warnings(classification),
+                                   extra_warnings(measured_on[i], vitamin_a[i]))
+    return visit
 
-    # trend per child over its live rows, with the freshly computed visit warnings and clenhei
-    by_child: dict[Any, list[int]] = {}
-    for i, r in enumerate(rows):
-        if r["deleted_at"] is None:
-            by_child.setdefault(r["child_id"], []).append(i)
-    for child_id, idx in by_child.items():
-        first = rows[idx[0]]
-        child = {"birth_date": first["birth_date"], "birth_weight_kg": first["birth_weight_kg"]}
-        live = [{"id": rows[i]["id"], "measured_on": rows[i]["measured_on"], "weight_kg": rows[i]["weight_kg"],
-                 "clenhei": out[i]["clenhei"], "created_at": rows[i]["created_at"],
-                 "warnings": out[i]["_visit_warnings"]} for i in idx]
-        trend = trend_values(child, live)
-        for i in idx:
-            out[i].update(trend[rows[i]["id"]])
-    for i, r in enumerate(rows):
-        values = out[i]
-        visit = values.pop("_visit_warnings")
-        if r["deleted_at"] is not None:  # frozen trend, fresh visit warnings
-            for c in TREND_COLUMNS:
-                values[c] = r.get(c)
-            values["warnings"] = _merge_warnings(visit, _trend_part(r.get("warnings")))
-    return out
+
+def _check_candidates(order, child_code, clenhei, weight, measured):
+    """For each position of ``order`` (live rows sorted by child and visit): could the
+    previous-visit checks warn against the row before it (same child)? A cheap numpy
+    superset of ``check_against_previous``; the exact check runs only where this is True."""
+    import numpy as np
+
+    cand = np.zeros(len(order), dtype=bool)
+    if len(order) < 2:
+        return cand
+    r = default_rules()
+    cl, w = np.asarray(clenhei, dtype=float)[order], weight[order]
+    same = child_code[order][1:] == child_code[order][:-1]
+    days = (measured[order][1:] - measured[order][:-1]).astype(np.int64)
+    allowed = r.weight_change_max_kg_per_month * np.maximum(days / _trend.DAYS_PER_MONTH,
+                                                            r.weight_change_min_interval_months)
+    with np.errstate(invalid="ignore"):
+        length = (cl[:-1] - cl[1:]) > r.length_decrease_tolerance_cm - _CHECK_MARGIN
+        change = np.abs(w[1:] - w[:-1]) > allowed - _CHECK_MARGIN
+    cand[1:] = same & (length | change)
+    return cand
 
 
 def _completed_months_array(birth, measured):

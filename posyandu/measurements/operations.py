@@ -27,7 +27,7 @@ Signatures (the sync push endpoint and the children/demo features call these too
     stored age does not match the child's birth date.
 * ``recompute_child(session, child_id) -> list[measurement id]``
     Everything (z-scores, categories, trend) for one child; after a birth-date/sex correction.
-* ``recompute_all(session, batch_size=500, only_outdated=False, progress=False) -> int``
+* ``recompute_all(session, batch_size=500, only_outdated=False, progress=False, commit=False) -> int``
     All stored results (vectorised engine), see :func:`recompute_all`.
 
 Errors: ``InvalidInput`` (422, ``errors`` names the field), ``NotFound`` (404, also for
@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import sys
 import uuid
 from datetime import date
@@ -452,16 +453,113 @@ def _write_results(session: Session, results: list[dict], now) -> None:
         return
     session.execute(_UPDATE_ALL, [{"b_id": r["id"], "b_computed_at": now,
                                    **{"b_" + c: r[c] for c in assessment.COMPUTED_COLUMNS}} for r in results])
-    for r in results:
-        obj = session.identity_map.get(identity_key(Measurement, r["id"]))
+    _expire_loaded(session, (r["id"] for r in results))
+
+
+def _expire_loaded(session: Session, ids) -> None:
+    if not session.identity_map:
+        return
+    for mid in ids:
+        obj = session.identity_map.get(identity_key(Measurement, mid))
         if obj is not None:
             session.expire(obj)
+
+
+def _pg_type(column: sa.Column) -> str:
+    """PostgreSQL type of a computed column in the recompute staging table."""
+    if column.name == "warnings":
+        return "text"  # JSON text; cast to jsonb in the UPDATE
+    kind = column.type
+    if isinstance(kind, sa.Boolean):
+        return "bool"
+    if isinstance(kind, sa.SmallInteger):
+        return "int2"
+    if isinstance(kind, sa.Integer):
+        return "int4"
+    if isinstance(kind, sa.Float):
+        return "float8"
+    if isinstance(kind, sa.String):
+        return "text"
+    raise TypeError(f"no staging type for measurement.{column.name}")
+
+
+_PG_STAGING_TYPES = ("uuid", *(_pg_type(_T.c[c]) for c in assessment.COMPUTED_COLUMNS))
+#: Session-local staging table of one batch: created if missing and emptied per batch (after a
+#: commit the pool may hand out another connection), dropped at the end on the current one.
+_PG_STAGING = ("CREATE TEMP TABLE IF NOT EXISTS measurement_recompute (id uuid, "
+               + ", ".join(f"{c} {t}" for c, t in zip(assessment.COMPUTED_COLUMNS, _PG_STAGING_TYPES[1:]))
+               + ")")
+_PG_COPY = "COPY measurement_recompute (id, " + ", ".join(assessment.COMPUTED_COLUMNS) + ") FROM STDIN (FORMAT BINARY)"
+_PG_UPDATE = ("UPDATE measurement AS m SET "
+              + ", ".join(f"{c} = v.{c}" + ("::jsonb" if c == "warnings" else "") for c in assessment.COMPUTED_COLUMNS)
+              + ", computed_at = %s FROM measurement_recompute AS v WHERE m.id = v.id")
+
+
+def _write_columns(session: Session, columns: dict[str, list], now) -> None:
+    """Write :func:`assessment.assess_columns` output (every computed column of every row).
+
+    PostgreSQL with psycopg: binary COPY into a temporary staging table, then ONE
+    ``UPDATE measurement ... FROM`` it (the planner sees the staging table's real size and
+    probes the primary key). Other databases (SQLite): one executemany UPDATE."""
+    ids = columns["id"]
+    if not ids:
+        return
+    connection = session.connection()
+    if _uses_psycopg(connection):
+        dumps = json.dumps
+        warnings = ["[]" if w == [] else None if w is None else dumps(w) for w in columns["warnings"]]
+        values = [warnings if c == "warnings" else columns[c] for c in assessment.COMPUTED_COLUMNS]
+        with connection.connection.driver_connection.cursor() as cursor:
+            # one round trip; the table may be missing on this pooled connection (after a commit)
+            cursor.execute(_PG_STAGING + "; TRUNCATE measurement_recompute")
+            with cursor.copy(_PG_COPY) as copy:
+                copy.set_types(_PG_STAGING_TYPES)
+                for row in zip(ids, *values):
+                    copy.write_row(row)
+            cursor.execute(_PG_UPDATE, (now,))
+    else:
+        keys = ("b_id", *("b_" + c for c in assessment.COMPUTED_COLUMNS))
+        session.execute(_UPDATE_ALL, [{"b_computed_at": now, **dict(zip(keys, values))} for values in
+                                      zip(ids, *(columns[c] for c in assessment.COMPUTED_COLUMNS))])
+    _expire_loaded(session, ids)
 
 
 _RAW_COLUMNS = (M.id, M.child_id, M.measured_on, M.weight_kg, M.length_cm, M.measure_method,
                 M.head_circumference_cm, M.arm_circumference_cm, M.oedema, M.vitamin_a, M.deleted_at,
                 M.created_at, M.trend_status, M.is_2t, M.gain_g, M.kbm_g, M.warnings,
                 Child.sex, Child.birth_date, Child.birth_weight_kg)
+#: Recompute reads: stored trend columns and warnings only matter for soft-deleted rows.
+_BATCH_COLUMNS = (*_RAW_COLUMNS[:12],
+                  *(sa.case((M.deleted_at.is_not(None), column)).label(column.key) for column in _RAW_COLUMNS[12:17]),
+                  *_RAW_COLUMNS[17:])
+
+
+def _fetch_columns(session: Session, query, params: dict, compiled_cache: dict) -> dict[str, list]:
+    """Run ``query`` with bound ``params``; return the result column-wise (``{label: [values]}``).
+
+    PostgreSQL with psycopg: through the driver cursor, the statement compiled once per call
+    of :func:`recompute_all` (psycopg already returns UUIDs, aware datetimes and decoded JSON;
+    the ORM result layer would only add per-row overhead). Other databases: the ordinary
+    SQLAlchemy result."""
+    connection = session.connection()
+    if _uses_psycopg(connection):
+        compiled = compiled_cache.get(connection.dialect)
+        if compiled is None:
+            compiled = compiled_cache[connection.dialect] = query.compile(dialect=connection.dialect)
+        with connection.connection.driver_connection.cursor() as cursor:
+            cursor.execute(str(compiled), {**compiled.params, **params})
+            keys = [d.name for d in cursor.description]
+            rows = cursor.fetchall()
+    else:
+        result = session.execute(query, params)
+        keys, rows = list(result.keys()), result.all()
+    if not rows:
+        return {k: [] for k in keys}
+    return dict(zip(keys, map(list, zip(*rows))))
+
+
+def _uses_psycopg(connection) -> bool:
+    return connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
 
 
 def _outdated(version: str):
@@ -472,59 +570,83 @@ def recompute_all(session: Session, batch_size: int = 500, only_outdated: bool =
                   progress: bool = False, commit: bool = False) -> int:
     """Recompute every stored result with the vectorised engine; returns the rows written.
 
-    Streams through the table by keyset pagination on ``child_id`` (its index): each batch
-    is the next run of whole children holding about ``batch_size`` measurements (a child is
-    never split, so its trend is computed over all its weighings in one pass). Per batch: one
-    query for the rows (joined to the child), ``assess_batch`` (numpy), one executemany
-    UPDATE. ``only_outdated`` takes only children with a row whose ``standard_version`` is
-    not the current one (or empty). ``progress`` shows a tqdm bar when stderr is a terminal.
-    ``commit`` commits after each batch (the CLI does; callers inside a larger transaction,
-    e.g. demo loading, leave it off and commit themselves).
+    Streams through the children by keyset pagination on ``child.id`` (its primary key):
+    each batch is the next run of whole children holding about ``batch_size`` measurements
+    (a child is never split, so its trend is computed over all its weighings in one pass; the
+    number of children per batch follows the rows per child seen so far). Per batch: one
+    query for the children, one for their rows (joined to the child, a range of the
+    ``child_id`` index), ``assessment.assess_columns`` (numpy, column-wise), one write
+    (PostgreSQL: binary COPY into a temporary staging table and one ``UPDATE ... FROM`` it;
+    SQLite: one executemany UPDATE). The cost is linear in the table. ``only_outdated``
+    takes only children with a row whose ``standard_version`` is not the current one (or
+    empty), and recomputes all their rows.
+    ``progress`` shows a tqdm bar when stderr is a terminal. ``commit`` commits after each
+    batch (the CLI does; callers inside a larger transaction, e.g. demo loading, leave it off
+    and commit themselves).
 
     Sync: no change-log entries are written (a standard change would rewrite every row for
     every phone); phones get the new values with their next full refresh or edit.
     """
     version = assessment.standard_version()
-    outdated = _outdated(version)
-    total_query = sa.select(sa.func.count()).select_from(M)
-    if only_outdated:
-        total_query = total_query.where(outdated)
-    total = session.execute(total_query).scalar_one()
+    other = _T.alias("outdated_row")
+    has_outdated = sa.select(other.c.id).where(
+        other.c.child_id == _C.c.id,
+        sa.or_(other.c.standard_version.is_(None), other.c.standard_version != version)).correlate(_C).exists()
     bar = None
-    if progress:
+    if progress and sys.stderr.isatty():
         from tqdm import tqdm
-        bar = tqdm(total=total, unit="rows", desc="growth recompute", disable=not sys.stderr.isatty(),
+        total_query = sa.select(sa.func.count()).select_from(_T)
+        if only_outdated:
+            total_query = total_query.where(_T.c.child_id.in_(
+                sa.select(_T.c.child_id).where(_outdated(version)).distinct()))
+        bar = tqdm(total=session.execute(total_query).scalar_one(), unit="rows", desc="growth recompute",
                    file=sys.stderr)
+    # children per batch: from the average rows per child, then from the rows seen
+    n_rows = session.execute(sa.select(sa.func.count()).select_from(_T)).scalar_one()
+    n_children = session.execute(sa.select(sa.func.count()).select_from(_C)).scalar_one()
+    per_child = n_rows / n_children if n_children and n_rows else 1.0
+    # the rows of the children picked: a range of the child_id index (contiguous in child.id;
+    # with only_outdated the children skipped inside the range are filtered out again)
+    rows_query = (sa.select(*_BATCH_COLUMNS).join(Child, Child.id == M.child_id)
+                  .where(M.child_id.between(sa.bindparam("lo", type_=sa.Uuid), sa.bindparam("hi", type_=sa.Uuid)))
+                  .order_by(M.child_id, M.measured_on, M.created_at, M.id))
+    if only_outdated:
+        rows_query = rows_query.where(has_outdated)
+    compiled: dict = {}
+    seen_children = seen_rows = 0
     written = 0
     last_child = None
     try:
         while True:
-            counts = sa.select(M.child_id, sa.func.count().label("n")).group_by(M.child_id).order_by(M.child_id)
-            if only_outdated:
-                counts = counts.where(outdated)
+            take = max(1, min(round(batch_size / max(per_child, 1e-3)), 10 * batch_size))
+            pick = sa.select(_C.c.id).order_by(_C.c.id).limit(take)
             if last_child is not None:
-                counts = counts.where(M.child_id > last_child)
-            children, rows_in_batch = [], 0
-            for child_id, n in session.execute(counts.limit(batch_size)).all():
-                if children and rows_in_batch + n > batch_size:
-                    break
-                children.append(child_id)
-                rows_in_batch += n
+                pick = pick.where(_C.c.id > last_child)
+            if only_outdated:
+                pick = pick.where(has_outdated)
+            children = session.execute(pick).scalars().all()
             if not children:
                 break
+            raw = _fetch_columns(session, rows_query, {"lo": children[0], "hi": children[-1]}, compiled)
+            n = len(raw["id"])
             last_child = children[-1]
-            rows = [dict(r._mapping) for r in session.execute(
-                sa.select(*_RAW_COLUMNS).join(Child, Child.id == M.child_id)
-                .where(M.child_id.in_(children)).order_by(M.child_id, M.measured_on, M.created_at)).all()]
-            results = assessment.assess_batch(rows)
-            _write_results(session, results, utcnow())
-            written += len(results)
+            seen_children += len(children)
+            seen_rows += n
+            per_child = seen_rows / seen_children if seen_rows else per_child / 2
+            if not n:
+                continue
+            _write_columns(session, assessment.assess_columns(raw), utcnow())
+            written += n
             if commit:
                 session.commit()
             if bar is not None:
-                bar.update(rows_in_batch)
+                bar.update(n)
     finally:
         if bar is not None:
             bar.close()
+    if written and _uses_psycopg(session.connection()):
+        session.execute(sa.text("DROP TABLE IF EXISTS pg_temp.measurement_recompute"))
+        if commit:
+            session.commit()
     session.flush()
     return written
