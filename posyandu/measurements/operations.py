@@ -534,18 +534,20 @@ _BATCH_COLUMNS = (*_RAW_COLUMNS[:12],
                   *_RAW_COLUMNS[17:])
 
 
-def _fetch_columns(session: Session, query, params: dict, compiled_cache: dict) -> dict[str, list]:
+def _fetch_columns(session: Session, query, params: dict, compiled_cache: dict | None) -> dict[str, list]:
     """Run ``query`` with bound ``params``; return the result column-wise (``{label: [values]}``).
 
-    PostgreSQL with psycopg: through the driver cursor, the statement compiled once per call
-    of :func:`recompute_all` (psycopg already returns UUIDs, aware datetimes and decoded JSON;
-    the ORM result layer would only add per-row overhead). Other databases: the ordinary
-    SQLAlchemy result."""
+    PostgreSQL with psycopg: through the driver cursor (psycopg already returns UUIDs, aware
+    datetimes and decoded JSON; the ORM result layer would only add per-row overhead), the
+    statement compiled once per :func:`recompute_all` call when ``compiled_cache`` is given.
+    Other databases: the ordinary SQLAlchemy result."""
     connection = session.connection()
     if _uses_psycopg(connection):
-        compiled = compiled_cache.get(connection.dialect)
+        compiled = None if compiled_cache is None else compiled_cache.get(connection.dialect)
         if compiled is None:
-            compiled = compiled_cache[connection.dialect] = query.compile(dialect=connection.dialect)
+            compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+            if compiled_cache is not None:
+                compiled_cache[connection.dialect] = compiled
         with connection.connection.driver_connection.cursor() as cursor:
             cursor.execute(str(compiled), {**compiled.params, **params})
             keys = [d.name for d in cursor.description]
@@ -574,12 +576,13 @@ def recompute_all(session: Session, batch_size: int = 500, only_outdated: bool =
     each batch is the next run of whole children holding about ``batch_size`` measurements
     (a child is never split, so its trend is computed over all its weighings in one pass; the
     number of children per batch follows the rows per child seen so far). Per batch: one
-    query for the children, one for their rows (joined to the child, a range of the
-    ``child_id`` index), ``assessment.assess_columns`` (numpy, column-wise), one write
+    query for the children, one for their rows (joined to the child; a range of the
+    ``child_id`` index, or the picked ids with ``only_outdated``), ``assessment.assess_columns`` (numpy, column-wise), one write
     (PostgreSQL: binary COPY into a temporary staging table and one ``UPDATE ... FROM`` it;
     SQLite: one executemany UPDATE). The cost is linear in the table. ``only_outdated``
     takes only children with a row whose ``standard_version`` is not the current one (or
-    empty), and recomputes all their rows.
+    empty), and recomputes all their rows; on PostgreSQL it first runs ``ANALYZE measurement``
+    so the EXISTS walks the child key order instead of scanning the table per batch.
     ``progress`` shows a tqdm bar when stderr is a terminal. ``commit`` commits after each
     batch (the CLI does; callers inside a larger transaction, e.g. demo loading, leave it off
     and commit themselves).
@@ -605,14 +608,17 @@ def recompute_all(session: Session, batch_size: int = 500, only_outdated: bool =
     n_rows = session.execute(sa.select(sa.func.count()).select_from(_T)).scalar_one()
     n_children = session.execute(sa.select(sa.func.count()).select_from(_C)).scalar_one()
     per_child = n_rows / n_children if n_children and n_rows else 1.0
-    # the rows of the children picked: a range of the child_id index (contiguous in child.id;
-    # with only_outdated the children skipped inside the range are filtered out again)
-    rows_query = (sa.select(*_BATCH_COLUMNS).join(Child, Child.id == M.child_id)
-                  .where(M.child_id.between(sa.bindparam("lo", type_=sa.Uuid), sa.bindparam("hi", type_=sa.Uuid)))
+    # the rows of the children picked: all children -> a range of the child_id index (they are
+    # contiguous in child.id); only_outdated -> the picked ids
+    batch_rows = (sa.select(*_BATCH_COLUMNS).join(Child, Child.id == M.child_id)
                   .order_by(M.child_id, M.measured_on, M.created_at, M.id))
-    if only_outdated:
-        rows_query = rows_query.where(has_outdated)
+    rows_in_range = batch_rows.where(
+        M.child_id.between(sa.bindparam("lo", type_=sa.Uuid), sa.bindparam("hi", type_=sa.Uuid)))
     compiled: dict = {}
+    if only_outdated and _uses_psycopg(session.connection()):
+        # Fresh statistics for the EXISTS: after a bulk load (or a standard change) the planner
+        # would otherwise expect ~no outdated rows and hash-join a full scan into every batch.
+        session.execute(sa.text("ANALYZE measurement"))
     seen_children = seen_rows = 0
     written = 0
     last_child = None
@@ -627,7 +633,10 @@ def recompute_all(session: Session, batch_size: int = 500, only_outdated: bool =
             children = session.execute(pick).scalars().all()
             if not children:
                 break
-            raw = _fetch_columns(session, rows_query, {"lo": children[0], "hi": children[-1]}, compiled)
+            if only_outdated:
+                raw = _fetch_columns(session, batch_rows.where(M.child_id.in_(children)), {}, None)
+            else:
+                raw = _fetch_columns(session, rows_in_range, {"lo": children[0], "hi": children[-1]}, compiled)
             n = len(raw["id"])
             last_child = children[-1]
             seen_children += len(children)
