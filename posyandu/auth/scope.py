@@ -92,7 +92,12 @@ def load_request_user(user_id: int):
     from sqlalchemy.orm import joinedload
 
     from .models import User
-    return db.session.get(User, user_id, options=[joinedload(User.posyandu_links)])
+    cached = g.get("_request_user")
+    if cached is not None and cached.id == user_id:
+        return cached
+    user = db.session.get(User, user_id, options=[joinedload(User.posyandu_links)])
+    g._request_user = user
+    return user
 
 
 def load_current_user():
