@@ -1,9 +1,13 @@
-"""Assigning pull-cursor sequence numbers at commit time.
+"""Change-log rows from writers; sequence numbers from a sequencer.
 
-Operations call :func:`record_change` while they work; the numbers are handed out in a
-``before_commit`` hook by bumping a single-row counter and inserting the change-log rows in the
-same transaction. The counter's row lock is held from that UPDATE until COMMIT (microseconds),
-so sequence order is commit order: a pull that has seen seq N has seen every change below N.
+Operations call :func:`record_change` while they work; a ``before_commit`` hook inserts one
+change-log row per changed record, with ``seq`` empty, in the writer's own transaction (nothing
+shared is locked, so concurrent writers commit in parallel and PostgreSQL can group their WAL
+flushes). :func:`sequence_pending` numbers the committed rows: it locks the single-row counter,
+gives the pending rows the next numbers, and commits. Sequencer runs are serialised by the
+counter lock and each commits before the next one gets the lock, so numbers become visible in
+order, and a row committed later always gets a number above every visible one. ``/sync/pull``
+runs the sequencer before reading, so a cursor never skips a committed change.
 """
 from __future__ import annotations
 
@@ -21,12 +25,12 @@ _PENDING = "posyandu.pending_changes"
 
 def record_change(session: Session, *, entity: str, entity_id: uuid.UUID, posyandu_id: int,
                   child_id: uuid.UUID, op: str = "upsert") -> None:
-    """Note that a synced record changed; it gets its sequence number when the transaction commits."""
+    """Note that a synced record changed; the change-log row is written when the transaction commits."""
     session.info.setdefault(_PENDING, {})[(entity, entity_id, posyandu_id)] = (child_id, op)
 
 
 @event.listens_for(Session, "before_commit")
-def _assign_sequence_numbers(session: Session) -> None:
+def _write_change_log(session: Session) -> None:
     pending = session.info.get(_PENDING)
     if not pending:
         return
@@ -34,40 +38,11 @@ def _assign_sequence_numbers(session: Session) -> None:
     pending = session.info.pop(_PENDING, {})
     if not pending:
         return
-    n = len(pending)
     now = datetime.now(timezone.utc)
-    rows = [{"k": i, "entity": entity, "entity_id": entity_id, "posyandu_id": posyandu_id,
-             "child_id": child_id, "op": op}
-            for i, ((entity, entity_id, posyandu_id), (child_id, op)) in enumerate(pending.items(), start=1)]
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_one_round_trip(n, rows, now))
-        return
-    table = SyncCounter.__table__
-    last = session.execute(
-        sa.update(table).where(table.c.id == 1).values(value=table.c.value + n).returning(table.c.value)
-    ).scalar_one()
-    for row in rows:
-        row["seq"] = last - n + row.pop("k")
-        row["changed_at"] = now
-    session.execute(sa.insert(ChangeLog.__table__), rows)
-
-
-def _one_round_trip(n: int, rows: list[dict], now: datetime):
-    """PostgreSQL: bump the counter and insert the log rows in one statement (a data-modifying
-    CTE), saving a round trip on every write request."""
-    counter_table = SyncCounter.__table__
-    counter = (sa.update(counter_table).where(counter_table.c.id == 1)
-               .values(value=counter_table.c.value + n).returning(counter_table.c.value).cte("counter"))
-    values = sa.values(sa.column("k", sa.Integer), sa.column("entity", sa.String), sa.column("entity_id", sa.Uuid),
-                       sa.column("posyandu_id", sa.Integer), sa.column("child_id", sa.Uuid),
-                       sa.column("op", sa.String), name="pending").data(
-        [(r["k"], r["entity"], r["entity_id"], r["posyandu_id"], r["child_id"], r["op"]) for r in rows])
-    log = ChangeLog.__table__
-    select = sa.select(counter.c.value - n + values.c.k, values.c.entity, values.c.entity_id,
-                       values.c.posyandu_id, values.c.child_id, values.c.op,
-                       sa.literal(now, type_=log.c.changed_at.type)).select_from(counter).join(values, sa.true())
-    return sa.insert(log).from_select(["seq", "entity", "entity_id", "posyandu_id", "child_id", "op", "changed_at"],
-                                      select)
+    session.execute(sa.insert(ChangeLog.__table__), [
+        {"entity": entity, "entity_id": entity_id, "posyandu_id": posyandu_id, "child_id": child_id,
+         "op": op, "changed_at": now}
+        for (entity, entity_id, posyandu_id), (child_id, op) in pending.items()])
 
 
 @event.listens_for(Session, "after_rollback")
@@ -78,3 +53,21 @@ def _forget_pending(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_pending_soft(session: Session, previous_transaction) -> None:
     session.info.pop(_PENDING, None)
+
+
+def sequence_pending(session: Session) -> int:
+    """Number every committed change-log row that has no ``seq`` yet; returns the new position.
+
+    The caller commits right after (``pull`` does), which releases the counter lock.
+    """
+    counter = SyncCounter.__table__
+    log = ChangeLog.__table__
+    base = session.execute(
+        sa.select(counter.c.value).where(counter.c.id == 1).with_for_update()).scalar_one()
+    pending = (sa.select(log.c.id, sa.func.row_number().over(order_by=log.c.id).label("rn"))
+               .where(log.c.seq.is_(None)).subquery())
+    assigned = session.execute(
+        sa.update(log).where(log.c.id == pending.c.id).values(seq=base + pending.c.rn)).rowcount
+    if assigned:
+        session.execute(sa.update(counter).where(counter.c.id == 1).values(value=base + assigned))
+    return base + assigned

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from ..errors import InvalidInput
 from ..extensions import db
+from .changes import sequence_pending
 from .models import ChangeLog, SyncCounter
 
 PAGE_DEFAULT = 1000
@@ -159,6 +160,10 @@ def current_position() -> int:
 def pull(scope, since: str | None, limit: int = PAGE_DEFAULT) -> dict:
     limit = max(1, min(int(limit or PAGE_DEFAULT), PAGE_MAX))
     state = decode_cursor(since)
+    # Number what writers committed since the last pull, and commit at once: that releases the
+    # counter lock and makes the numbers visible before we read (see posyandu.sync.changes).
+    sequence_pending(db.session)
+    db.session.commit()
     if state["phase"] == "snapshot":
         return _pull_snapshot(scope, state, limit)
     return _pull_changes(scope, int(state["seq"]), limit)

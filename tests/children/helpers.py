@@ -63,7 +63,7 @@ def all_audit_text() -> str:
 def changes_for(entity_id) -> list[tuple[str, int, str]]:
     rows = db.session.execute(sa.select(ChangeLog.entity, ChangeLog.posyandu_id, ChangeLog.op)
                               .where(ChangeLog.entity_id == uuid.UUID(str(entity_id)))
-                              .order_by(ChangeLog.seq)).all()
+                              .order_by(ChangeLog.id)).all()
     return [tuple(r) for r in rows]
 
 
