@@ -39,6 +39,8 @@ DEMO_USERS = [
     ("kader.mawar", "kader-demo-123", "kader", "PY-GRS-002"),
     ("kader.kenanga", "kader-demo-123", "kader", "PY-GRS-003"),
 ]
+#: The demo parent's phone as registered with FCM (a made-up token; only the local fake accepts it).
+DEMO_PARENT_DEVICE_TOKEN = "demo-parent-android-token-0001"
 #: A parent signs in with a phone number (OTP), no password; linked to the first two children.
 DEMO_PARENT_PHONE = "+6281311110001"
 DEMO_PARENT_NAME = "Siti Aminah"
@@ -137,6 +139,7 @@ def _load_places(summary: DemoSummary) -> None:
 
 def _load_users(summary: DemoSummary) -> dict[str, int]:
     from ..auth.models import User, UserPosyandu
+    from ..devices.models import Device
     from ..auth.passwords import hash_password
     from ..regions.models import Posyandu, Puskesmas
 
@@ -167,6 +170,10 @@ def _load_users(summary: DemoSummary) -> dict[str, int]:
         db.session.add(parent)
         db.session.flush()
     ids["parent"] = parent.id
+    # One registered phone, so `flask reminders plan` + `dispatch` against the local fake FCM
+    # (README "Trying reminders locally") has somewhere to deliver.
+    if db.session.scalars(sa.select(Device.id).where(Device.token == DEMO_PARENT_DEVICE_TOKEN)).first() is None:
+        db.session.add(Device(user_id=parent.id, token=DEMO_PARENT_DEVICE_TOKEN, kind="fcm_token", platform="android"))
     summary.lines.append(f"  {'parent':<10} phone {DEMO_PARENT_PHONE} (sign in with the phone OTP; no password)")
     db.session.flush()
     return ids
