@@ -146,3 +146,26 @@ def world(app, _db_transaction):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "real_commits: the test commits for real and cleans up itself")
+
+
+# --- the local fake of Google's endpoints (FCM, OAuth, securetoken, Identity Toolkit) ----------
+FAKE_GOOGLE_PROJECT = "demo-posyandu"
+
+
+@pytest.fixture(scope="session")
+def fake_google_server():
+    """One in-process fake on 127.0.0.1 for the whole run (started only when a test asks)."""
+    from posyandu.devtools.fake_google import FakeGoogle
+    with FakeGoogle(project_id=FAKE_GOOGLE_PROJECT) as server:
+        yield server
+
+
+@pytest.fixture
+def fake(fake_google_server):
+    """The shared fake, with traffic, users, mode and knobs reset for this test."""
+    fake_google_server.reset(users=True)
+    fake_google_server.quota_retry_after = None
+    fake_google_server.unavailable_retry_after = None
+    fake_google_server.slow_seconds = 1.0
+    yield fake_google_server
+    fake_google_server.set_mode(None)

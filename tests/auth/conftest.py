@@ -30,14 +30,6 @@ def login(client):
 FIREBASE_PROJECT = "demo-posyandu"
 
 
-@pytest.fixture(scope="session")
-def fake_google_server():
-    """A local fake of Google's securetoken certs and Identity Toolkit (real RS256 path)."""
-    from posyandu.devtools.fake_google import FakeGoogle
-    with FakeGoogle(project_id=FIREBASE_PROJECT) as fake:
-        yield fake
-
-
 @pytest.fixture
 def fake_google(fake_google_server, app, monkeypatch):
     """The fake, reset, with the Flask app's Firebase App aimed at it for this test."""

@@ -11,28 +11,10 @@ import firebase_admin
 import pytest
 from google.oauth2.credentials import Credentials
 
-from posyandu.devtools.fake_google import FakeGoogle
 from posyandu.devtools.firebase_local import point_firebase_at
 from posyandu.notifications.fcm import FcmSender
 
 PROJECT_ID = "demo-posyandu"
-
-
-@pytest.fixture(scope="session")
-def fake_google_server():
-    with FakeGoogle(project_id=PROJECT_ID) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(fake_google_server):
-    """The shared fake, with traffic, users, mode and knobs reset for this test."""
-    fake_google_server.reset(users=True)
-    fake_google_server.quota_retry_after = None
-    fake_google_server.unavailable_retry_after = None
-    fake_google_server.slow_seconds = 1.0
-    yield fake_google_server
-    fake_google_server.set_mode(None)
 
 
 @pytest.fixture

@@ -189,24 +189,6 @@ def statuses(delivery_ids: list[int]) -> dict[str, int]:
 # ----------------------------------------------------------------- fixtures (import them)
 import pytest  # noqa: E402
 
-from posyandu.devtools.fake_google import FakeGoogle  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def fake_google_server():
-    with FakeGoogle(project_id=PROJECT_ID) as server:
-        yield server
-
-
-@pytest.fixture
-def fake(fake_google_server):
-    """The shared in-process fake FCM, reset for this test."""
-    fake_google_server.reset(users=True)
-    fake_google_server.quota_retry_after = None
-    fake_google_server.unavailable_retry_after = None
-    fake_google_server.slow_seconds = 1.0
-    yield fake_google_server
-    fake_google_server.set_mode(None)
 
 
 @pytest.fixture

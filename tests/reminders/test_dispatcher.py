@@ -13,7 +13,7 @@ from posyandu.extensions import db
 from posyandu.reminders.dispatcher import DispatchSettings, Dispatcher, retry_delay
 
 from .dispatch_support import (  # noqa: F401  (fixtures)
-    T0, add_delivery, add_device, add_reminder, clock, delivery, fake, fake_google_server, outbox,
+    T0, add_delivery, add_device, add_reminder, clock, delivery, outbox,
     paused_until, sender_factory)
 
 SETTINGS = DispatchSettings(batch_size=50, max_attempts=8, retry_base_seconds=30,

@@ -23,7 +23,7 @@ from posyandu.reminders.models import ReminderDelivery
 from posyandu.reminders.worker import Worker
 
 from .dispatch_support import (  # noqa: F401  (fixtures)
-    clock, committed_outbox, delivery, fake, fake_google_server, outbox, sender_factory, statuses)
+    clock, committed_outbox, delivery, outbox, sender_factory, statuses)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
