@@ -79,7 +79,7 @@ def test_deleting_recomputes_and_keeps_the_row(client, h, world, post_visit):
     assert row.deleted_at is not None and row.weight_kg == 8.1 and row.version == 2
     assert count(AuditEvent) == before + 1
     assert db.session.execute(sa.select(ChangeLog.op).where(ChangeLog.entity_id == row.id)
-                              .order_by(ChangeLog.seq.desc()).limit(1)).scalar_one() == "delete"
+                              .order_by(ChangeLog.id.desc()).limit(1)).scalar_one() == "delete"
     growth = client.get(f"/api/v1/children/{world.child_a1.id}/growth", headers=h(world.kader_a1)).json
     assert [m["id"] for m in growth["measurements"]] == [ids["sep"], ids["oct"], ids["dec"]]
     # deleting again changes nothing; a retried create of a deleted id is a conflict
