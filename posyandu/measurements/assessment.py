@@ -168,6 +168,50 @@ def assess_visit(child, measurement, previous_measurements: Iterable = ()) -> di
     Returns ``{column: value}`` for :data:`COMPUTED_COLUMNS` (``warnings`` is the list of
     warning dicts), ready to be set on the row.
     """
+    values, classification = _visit_part_values(child, measurement)
+    measured_on = _get(measurement, "measured_on")
+    weight = _get(measurement, "weight_kg")
+
+    # trend: this visit among the child's live weighings
+    mid = _get(measurement, "id")
+    prev = sorted(previous_measurements, key=sort_key)
+    weighings = [(_get(p, "id"), _get(p, "measured_on"), _get(p, "weight_kg")) for p in prev]
+    weighings.append((mid, measured_on, weight))
+    result = None
+    if weight is not None:
+        result = next(r for r in _trend.compute_trend(
+            _get(child, "birth_date"), weighings, _get(child, "birth_weight_kg")) if r.measurement_id == mid)
+    values.update(_trend_columns(result))
+    before = [p for p in prev if _get(p, "measured_on") <= measured_on]
+    previous = before[-1] if before else None
+    checks = _check_warnings({"measured_on": measured_on, "weight_kg": weight, "clenhei": values["clenhei"]},
+                             None if previous is None else {
+                                 "measured_on": _get(previous, "measured_on"),
+                                 "weight_kg": _get(previous, "weight_kg"),
+                                 "clenhei": _get(previous, "clenhei")})
+    values["warnings"] = _merge_warnings(
+        _trend.visit_warnings(classification, result, checks),
+        extra_warnings(measured_on, _get(measurement, "vitamin_a")))
+    values["standard_version"] = classification["standard_version"]
+    return values
+
+
+def visit_values(child, measurement) -> dict:
+    """:func:`assess_visit` without the trend: the computed columns that depend on this visit
+    alone (age, z-scores, flags, categories, BGM, orange line, ``standard_version``) and its
+    visit warnings (group 1 only). The trend columns are None; :func:`trend_values` over the
+    child's live rows (this one included, its ``warnings`` set to these) fills them and adds
+    warning groups 2 and 3 -- the same values :func:`assess_visit` gives."""
+    values, classification = _visit_part_values(child, measurement)
+    values.update(_trend_columns(None))
+    values["warnings"] = _merge_warnings(
+        _trend.visit_warnings(classification),
+        extra_warnings(_get(measurement, "measured_on"), _get(measurement, "vitamin_a")))
+    values["standard_version"] = classification["standard_version"]
+    return values
+
+
+def _visit_part_values(child, measurement) -> tuple[dict, dict]:
     measured_on = _get(measurement, "measured_on")
     age_days, age_months = age_of(child, measured_on)
     weight = _get(measurement, "weight_kg")
@@ -193,29 +237,7 @@ def assess_visit(child, measurement, previous_measurements: Iterable = ()) -> di
         values[col] = classification[key]["category"]
     values["is_bgm"] = classification["bgm"]
     values["above_orange"] = classification["above_orange"]
-
-    # trend: this visit among the child's live weighings
-    mid = _get(measurement, "id")
-    prev = sorted(previous_measurements, key=sort_key)
-    weighings = [(_get(p, "id"), _get(p, "measured_on"), _get(p, "weight_kg")) for p in prev]
-    weighings.append((mid, measured_on, weight))
-    result = None
-    if weight is not None:
-        result = next(r for r in _trend.compute_trend(
-            _get(child, "birth_date"), weighings, _get(child, "birth_weight_kg")) if r.measurement_id == mid)
-    values.update(_trend_columns(result))
-    before = [p for p in prev if _get(p, "measured_on") <= measured_on]
-    previous = before[-1] if before else None
-    checks = _check_warnings({"measured_on": measured_on, "weight_kg": weight, "clenhei": values["clenhei"]},
-                             None if previous is None else {
-                                 "measured_on": _get(previous, "measured_on"),
-                                 "weight_kg": _get(previous, "weight_kg"),
-                                 "clenhei": _get(previous, "clenhei")})
-    values["warnings"] = _merge_warnings(
-        _trend.visit_warnings(classification, result, checks),
-        extra_warnings(measured_on, _get(measurement, "vitamin_a")))
-    values["standard_version"] = classification["standard_version"]
-    return values
+    return values, classification
 
 
 # ---------------------------------------------------------------------------------------

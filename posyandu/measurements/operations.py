@@ -118,6 +118,10 @@ def _check_against_child(scope, values: dict, child, *, oedema_changed: bool = T
         raise InvalidInput("Some fields are invalid: " + ", ".join(sorted(errors)), errors=errors)
 
 
+def _get(obj, name):
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+
+
 def _entered(obj) -> dict:
     if isinstance(obj, dict):
         return {f: obj.get(f, _DEFAULTS.get(f)) for f in ENTERED_FIELDS}
@@ -313,14 +317,9 @@ def _live_history(session: Session, child_id, exclude_id=None) -> list[dict]:
     return _history(session.execute(query).all())
 
 
-def update_measurement(scope, measurement_id, data: dict, base_version=None) -> Measurement:
-    _require_writer(scope)
-    session = db.session
-    m, child = _load_for_write(scope, measurement_id)
-    if m.deleted_at is not None:
-        raise _conflict(m, "This measurement was deleted")
-    _check_version(m, base_version)
-    before = _entered(m)
+def _edited_values(before: dict, data: dict) -> tuple[dict, dict]:
+    """The entered values after applying ``data`` to ``before`` and their field diff;
+    ``InvalidInput`` (422) when the edited visit would not be a valid one."""
     after = dict(before)
     after.update({k: v for k, v in data.items() if k in ENTERED_FIELDS})
     if after.get("oedema") is None:
@@ -332,13 +331,28 @@ def update_measurement(scope, measurement_id, data: dict, base_version=None) -> 
         errors["weight_kg"] = ["at least one measured value must remain"]
     if errors:
         raise InvalidInput("Some fields are invalid: " + ", ".join(sorted(errors)), errors=errors)
-    changes = field_diff(before, after)
-    if not changes:
-        return m
+    return after, field_diff(before, after)
+
+
+def _check_edit(scope, after: dict, changes: dict, child) -> None:
+    """The rules an edit that changes something must pass (caller's role, the child's age)."""
     if "oedema" in changes and scope.role not in OEDEMA_ROLES:
         raise InvalidInput("Some fields are invalid: oedema",
                            errors={"oedema": ["only a health worker (puskesmas or dinkes) may record oedema"]})
     _check_against_child(scope, after, child, oedema_changed=False)
+
+
+def update_measurement(scope, measurement_id, data: dict, base_version=None) -> Measurement:
+    _require_writer(scope)
+    session = db.session
+    m, child = _load_for_write(scope, measurement_id)
+    if m.deleted_at is not None:
+        raise _conflict(m, "This measurement was deleted")
+    _check_version(m, base_version)
+    after, changes = _edited_values(_entered(m), data)
+    if not changes:
+        return m
+    _check_edit(scope, after, changes, child)
 
     now = utcnow()
     for key, value in after.items():

@@ -56,10 +56,15 @@ def same_content(scope, measurement_id, data: dict) -> bool:
         row = ops.get_measurement(scope, uuid.UUID(str(measurement_id)))
     except (NotFound, ValueError, TypeError):
         return False
-    if row.deleted_at is not None:
+    return row_has_content(row, data)
+
+
+def row_has_content(row, data: dict) -> bool:
+    """Does the live ``row`` (object or mapping) already hold the entered values in ``data``?"""
+    if ops._get(row, "deleted_at") is not None:
         return False
     try:
-        loaded = _update_data(data, row.child_id)
+        loaded = _update_data(data, ops._get(row, "child_id"))
     except (ma.ValidationError, InvalidInput):
         return False
     current = ops._entered(row)
@@ -68,4 +73,9 @@ def same_content(scope, measurement_id, data: dict) -> bool:
     return wanted == current
 
 
-ADAPTER = Adapter(create=create, update=update, delete=delete, same_content=same_content)
+def apply_batch(scope, items):
+    from .sync_batch import apply_batch as _apply_batch
+    return _apply_batch(scope, items)
+
+
+ADAPTER = Adapter(create=create, update=update, delete=delete, same_content=same_content, apply_batch=apply_batch)

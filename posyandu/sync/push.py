@@ -1,7 +1,9 @@
 """``POST /sync/push``: apply a phone's offline edits, each record on its own.
 
 Every record runs in its own SAVEPOINT, so one bad record never rejects the batch, and gets a
-receipt:
+receipt (an entity whose adapter has ``apply_batch`` -- measurements -- decides all its records
+of the batch in Python first and writes them with a few set-based statements, with the same
+receipts; it falls back to this per-record path when it declines the batch):
 
 - ``applied``: created or updated; carries the new server version and the stored record
   (for measurements: the computed assessment).
@@ -37,6 +39,12 @@ class Adapter:
     update: Callable  # (scope, id, data, base_version) -> (row, warnings)
     delete: Callable | None  # (scope, id, base_version) -> row
     same_content: Callable  # (scope, id, data) -> bool
+    #: Optional set-based path for all of this entity's records of a batch:
+    #: ``(scope, items) -> [result] | None``; ``items`` in the order to apply, each
+    #: ``{"id", "op", "base_version", "data"}`` (``data`` prepared as for ``create``/``update``);
+    #: one result per item, ``{"status", "version"?, "record"?, "warnings"?, "errors"?, "detail"?}``,
+    #: exactly the receipt the per-record path would give. ``None``: apply them one by one.
+    apply_batch: Callable | None = None
 
 
 def adapters() -> dict[str, Adapter]:
@@ -63,9 +71,32 @@ def push(scope, records: list[dict]) -> list[dict]:
     registry = adapters()
     order = sorted(range(len(records)), key=lambda i: (ENTITY_ORDER.get(records[i].get("entity"), 9), i))
     receipts: dict[int, dict] = {}
+    batched: set[str] = set()
     for index in order:
+        if index in receipts:
+            continue
+        entity = records[index].get("entity")
+        adapter = registry.get(entity)
+        if adapter is not None and adapter.apply_batch is not None and entity not in batched:
+            batched.add(entity)
+            indexes = [i for i in order if records[i].get("entity") == entity]
+            results = adapter.apply_batch(scope, [_prepared(records[i]) for i in indexes])
+            if results is not None:
+                for i, result in zip(indexes, results):
+                    result = dict(result)
+                    receipts[i] = _receipt(i, entity, records[i].get("id"), result.pop("status"), **result)
+                continue
         receipts[index] = _apply_one(scope, registry, index, records[index])
     return [receipts[i] for i in range(len(records))]
+
+
+def _prepared(item: dict) -> dict:
+    data = dict(item.get("data") or {})
+    data["id"] = item.get("id")
+    if item.get("client_updated_at"):
+        data.setdefault("client_updated_at", item["client_updated_at"])
+    return {"id": item.get("id"), "op": item.get("op", "upsert"), "base_version": item.get("base_version"),
+            "data": data}
 
 
 def _apply_one(scope, registry, index: int, item: dict) -> dict:
@@ -75,12 +106,8 @@ def _apply_one(scope, registry, index: int, item: dict) -> dict:
     if adapter is None:
         return _receipt(index, entity, record_id, "invalid",
                         errors={"entity": [f"Unknown entity; expected one of {sorted(registry)}."]})
-    op = item.get("op", "upsert")
-    base_version = item.get("base_version")
-    data = dict(item.get("data") or {})
-    data["id"] = record_id
-    if item.get("client_updated_at"):
-        data.setdefault("client_updated_at", item["client_updated_at"])
+    prepared = _prepared(item)
+    op, base_version, data = prepared["op"], prepared["base_version"], prepared["data"]
     if op == "delete" and _is_deleted(entity, record_id):
         return _receipt(index, entity, record_id, "duplicate")
     savepoint = db.session.begin_nested()
