@@ -90,14 +90,6 @@ def _require_writer(scope) -> None:
         raise Forbidden("Parents can read their children's growth but not change it.")
 
 
-def _load_child(scope, child_id):
-    row = db.session.execute(sa.select(*_CHILD_COLUMNS).where(
-        _C.c.id == child_id, scope.child_clause(_CHILD_TABLE_COLUMNS))).first()
-    if row is None:
-        raise NotFound("No such child.")
-    return row
-
-
 def _check_against_child(scope, values: dict, child, *, oedema_changed: bool = True) -> None:
     """Checks that need the child (age) or the caller (role); 422 naming the field."""
     errors: dict[str, list[str]] = {}
@@ -160,15 +152,49 @@ def _conflict(m: Measurement, detail: str):
 # ---------------------------------------------------------------------------------------
 # create
 # ---------------------------------------------------------------------------------------
+class StoredMeasurement(SimpleNamespace):
+    """A measurement just written by :func:`record_measurement` (a Core INSERT, no ORM object):
+    every column of :class:`Measurement` as an attribute, with the values stored."""
+
+
+#: ``m_``-prefixed history columns next to the child's in :func:`_child_and_history`.
+_HISTORY_LABELLED = tuple(c.label("m_" + c.key) for c in _HISTORY_COLUMNS)
+_HISTORY_KEYS = tuple(c.key for c in _HISTORY_COLUMNS)
+_INSERT = sa.insert(_T)
+
+
+_CHILD_AND_HISTORY: dict = {}
+
+
+def _child_and_history(scope, child_id, mid):
+    """The child (in scope) and, in the same query, its measurements and a row with id ``mid``
+    wherever it is (a retry): ``(child, rows)``; ``NotFound`` when the child is not in scope.
+    The statement is built once per scope (``Scope`` is frozen) and bound per call."""
+    query = _CHILD_AND_HISTORY.get(scope)
+    if query is None:
+        if len(_CHILD_AND_HISTORY) > 1024:
+            _CHILD_AND_HISTORY.clear()
+        query = _CHILD_AND_HISTORY[scope] = (
+            sa.select(*_CHILD_COLUMNS, *_HISTORY_LABELLED)
+            .select_from(_C.outerjoin(_T, sa.or_(_T.c.child_id == _C.c.id,
+                                                 _T.c.id == sa.bindparam("mid", type_=sa.Uuid))))
+            .where(_C.c.id == sa.bindparam("child_id", type_=sa.Uuid), scope.child_clause(_CHILD_TABLE_COLUMNS)))
+    found = db.session.execute(query, {"child_id": child_id, "mid": mid}).all()
+    if not found:
+        raise NotFound("No such child.")
+    n = len(_CHILD_COLUMNS)
+    child = _ChildInfo(*found[0][:n])
+    keys = _HISTORY_KEYS
+    rows = [dict(zip(keys, r[n:])) for r in found if r[n] is not None]
+    return child, rows
+
+
 def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
     _require_writer(scope)
     session = db.session
     mid, child_id = data["id"], data["child_id"]
-    child = _load_child(scope, child_id)
-    # one indexed query: the child's history AND a row with this id (a retry), wherever it is
-    rows = session.execute(sa.select(*_HISTORY_COLUMNS).where(
-        sa.or_(_T.c.child_id == child_id, _T.c.id == mid))).all()
-    if any(r.id == mid for r in rows):
+    child, rows = _child_and_history(scope, child_id, mid)
+    if any(r["id"] == mid for r in rows):
         existing = session.get(Measurement, mid)
         if existing.deleted_at is None and existing.child_id == child_id \
                 and _entered(existing) == _entered(data):
@@ -177,30 +203,29 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
                         if existing.deleted_at is None else "This measurement was deleted")
     values = _entered(data)
     _check_against_child(scope, values, child)
-    history = [r for r in _history(rows) if r["deleted_at"] is None]
+    history = [r for r in rows if r["deleted_at"] is None]
 
     now = utcnow()
-    m = Measurement(id=mid, child_id=child_id, posyandu_id=child.posyandu_id, version=1,
-                    client_updated_at=data.get("client_updated_at"), created_by_id=scope.user_id,
-                    updated_by_id=scope.user_id, created_at=now, updated_at=now, computed_at=now, **values)
-    computed = assessment.assess_visit(child, m, history)
-    for column, value in computed.items():
-        setattr(m, column, value)
-    session.add(m)
+    row = {"id": mid, "child_id": child_id, "posyandu_id": child.posyandu_id, "version": 1,
+           "client_updated_at": data.get("client_updated_at"), "created_by_id": scope.user_id,
+           "updated_by_id": scope.user_id, "created_at": now, "updated_at": now, "computed_at": now,
+           "deleted_at": None, **values}
+    computed = assessment.assess_visit(child, row, history)
+    row.update(computed)
+    session.execute(_INSERT, row)  # a Core INSERT: no unit of work for one plain row
     changed_ids = []
-    if any(r["measured_on"] >= m.measured_on for r in history):  # back-dated: later statuses may change
-        rows_now = history + [{"id": m.id, "measured_on": m.measured_on, "weight_kg": m.weight_kg,
-                               "clenhei": m.clenhei, "created_at": now, "warnings": m.warnings,
+    if any(r["measured_on"] >= row["measured_on"] for r in history):  # back-dated: later statuses may change
+        rows_now = history + [{"id": mid, "measured_on": row["measured_on"], "weight_kg": row["weight_kg"],
+                               "clenhei": row["clenhei"], "created_at": now, "warnings": row["warnings"],
                                **{c: computed[c] for c in assessment.TREND_COLUMNS}}]
-        changes = [ch for ch in assessment.trend_updates(child, rows_now) if ch["id"] != m.id]
-        session.flush()
+        changes = [ch for ch in assessment.trend_updates(child, rows_now) if ch["id"] != mid]
         _bulk_trend_update(session, changes, now)
         changed_ids = [ch["id"] for ch in changes]
-    audit("create", "measurement", m.id, changes=field_diff({}, {k: v for k, v in values.items() if v is not None}),
+    audit("create", "measurement", mid, changes=field_diff({}, {k: v for k, v in values.items() if v is not None}),
           posyandu_id=child.posyandu_id, child_id=child.id)
-    _note_changes(session, child, [m.id, *changed_ids])
+    _note_changes(session, child, [mid, *changed_ids])
     session.flush()
-    return m, True
+    return StoredMeasurement(**row), True
 
 
 # ---------------------------------------------------------------------------------------
