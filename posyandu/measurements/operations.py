@@ -7,8 +7,9 @@ Signatures (the sync push endpoint and the children/demo features call these too
     ``measured_on``, ``weight_kg``, ``length_cm``, ``measure_method``,
     ``head_circumference_cm``, ``arm_circumference_cm``, ``oedema``, ``vitamin_a``,
     ``exclusive_breastfeeding``, ``has_kia_book``, ``notes``, ``client_updated_at``).
-    A retry with the same id and the same values returns the stored row and
-    ``created=False`` without writing anything; the same id with other values (or a
+    A new row is written with a Core INSERT and returned as a ``StoredMeasurement`` (the
+    same attributes as ``Measurement``, not an ORM object). A retry with the same id and the
+    same values returns the stored row and ``created=False`` without writing anything; the same id with other values (or a
     deleted row) raises ``Conflict`` with ``extra={"server": <staff view of the row>}``.
 * ``update_measurement(scope, measurement_id, data, base_version=None) -> Measurement``
     ``data``: the fields to change (``schemas.MeasurementUpdate`` without ``base_version``).
