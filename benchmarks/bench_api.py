@@ -344,6 +344,26 @@ def _drive(port: int, plan: dict) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
+def cpu_seconds(match) -> float:
+    """User+system CPU seconds of every process whose command line matches ``match``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            if not match(cmd):
+                continue
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
+            continue
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -417,9 +437,13 @@ def main(argv=None) -> int:
                 "pull_limit": args.pull_limit, "offered_rate": args.offered_rate, "offered": args.offered}
         ctx = mp.get_context("spawn")
         queue = ctx.Queue()
+        is_gunicorn = lambda cmd: "gunicorn" in cmd and f"127.0.0.1:{port}" in cmd  # noqa: E731
+        is_postgres = lambda cmd: cmd.startswith("postgres:")  # noqa: E731
+        cpu_before = (cpu_seconds(is_gunicorn), cpu_seconds(is_postgres))
         proc = ctx.Process(target=driver, args=(port, plan, queue))
         proc.start()
         result = queue.get(timeout=1800)
+        cpu_after = (cpu_seconds(is_gunicorn), cpu_seconds(is_postgres))
         proc.join()
         if "error" in result:
             print(result["error"], file=sys.stderr)
@@ -445,6 +469,9 @@ def main(argv=None) -> int:
     print(f"sync push of 500 records: {push['seconds']:.2f} s, HTTP {push['status']}, {push['summary']}   "
           f"[target < 1 s: {'met' if push['seconds'] < 1 else 'NOT met'}]; same batch again: "
           f"{push['retry_seconds']:.2f} s, {push['retry_summary']}")
+    app_cpu, db_cpu = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
+    print(f"CPU used during the whole drive (logins, all phases): gunicorn {app_cpu:.1f} s, PostgreSQL {db_cpu:.1f} s "
+          f"(the driver runs in its own process)")
     print(f"full first pull of one posyandu ({pull['children_in_posyandu']} children): {pull['seconds']:.2f} s, "
           f"{pull['records']:,} records in {pull['pages']} page(s) of ≤ {args.pull_limit} {pull['entities']}   "
           f"[target < 1 s: {'met' if pull['seconds'] < 1 else 'NOT met'}]")
