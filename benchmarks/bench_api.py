@@ -392,6 +392,7 @@ def main(argv=None) -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "4")),
                         help="gunicorn workers (README recommends 2 × cores)")
+    parser.add_argument("--gunicorn-args", default="", help="extra gunicorn options, e.g. '-k gthread --threads 2'")
     parser.add_argument("--pull-limit", type=int, default=5000)
     parser.add_argument("--offered-rate", type=float, default=300.0, help="open-loop requests/second")
     parser.add_argument("--offered", type=int, default=3000, help="open-loop requests")
@@ -425,7 +426,7 @@ def main(argv=None) -> int:
         env.pop("FCM_ENDPOINT_URL", None)
         env.pop("FIREBASE_AUTH_EMULATOR_HOST", None)
         cmd = [str(BIN / "gunicorn"), "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
-               "--log-level", "warning", "wsgi:app"]
+               "--log-level", "warning", *args.gunicorn_args.split(), "wsgi:app"]
         (ROOT / "benchmarks" / "out").mkdir(exist_ok=True)
         log = open(ROOT / "benchmarks" / "out" / "gunicorn-bench.log", "w")
         gunicorn = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
