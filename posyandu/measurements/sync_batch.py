@@ -264,13 +264,8 @@ def _existing_rows(session, scope, ids) -> dict:
 
 
 def _records(session, ids) -> dict:
-    from ..sync.pull import MEASUREMENT_FIELDS, _serialise_rows
-    if not ids:
-        return {}
-    rows = session.execute(sa.select(*[_T.c[f] for f in MEASUREMENT_FIELDS])
-                           .where(_T.c.id.in_(ids), _T.c.deleted_at.is_(None))).all()
-    return {uuid.UUID(item["id"]): item["record"]
-            for item in _serialise_rows("measurement", MEASUREMENT_FIELDS, rows, Measurement)}
+    from ..sync.pull import records_by_ids
+    return records_by_ids("measurement", ids)
 
 
 # ---------------------------------------------------------------------------------------

@@ -111,43 +111,58 @@ def _change_log_scope(scope):
     return scope.posyandu_clause(ChangeLog.posyandu_id)
 
 
-_CONVERTERS: dict[tuple, list] = {}
+_PLANS: dict[tuple, tuple[list, list]] = {}
 
 
-def _converters(model, fields) -> list:
-    """Per column, the function turning its Python value into JSON (None where nothing is needed),
-    decided once from the column types instead of per value."""
-    key = (model.__tablename__, fields)
-    if key not in _CONVERTERS:
-        out = []
+def _plan(model, fields) -> tuple[list, list]:
+    """The SELECT columns for ``fields`` and, per column, the function turning its value into JSON
+    (None where nothing is needed) — decided once per entity and backend, not per value.
+
+    On PostgreSQL, UUID and DATE columns are cast to text by the server (canonical UUID and ISO
+    8601 text), which is several times cheaper than building Python UUID/date objects and
+    formatting them again for ~10,000 records of a first pull.
+    """
+    dialect = db.session.get_bind().dialect.name
+    key = (model.__tablename__, fields, dialect)
+    if key not in _PLANS:
+        columns, converters = [], []
         for name in fields:
-            column_type = getattr(model, name).type
-            column_type = getattr(column_type, "impl_instance", column_type)  # TypeDecorator → its impl
+            column = getattr(model, name)
+            column_type = getattr(column.type, "impl_instance", column.type)  # TypeDecorator → its impl
             try:
                 python_type = column_type.python_type
             except (NotImplementedError, AttributeError):
                 python_type = None
-            if python_type is uuid.UUID:
-                out.append(str)
+            if dialect == "postgresql" and (python_type is uuid.UUID or python_type is date):
+                columns.append(sa.cast(column, sa.Text).label(name))
+                converters.append(None)
+            elif python_type is uuid.UUID:
+                columns.append(column)
+                converters.append(str)
             elif python_type in (date, datetime, time):
-                out.append(_isoformat)
+                columns.append(column)
+                converters.append(_isoformat)
             else:
-                out.append(None)
-        _CONVERTERS[key] = out
-    return _CONVERTERS[key]
+                columns.append(column)
+                converters.append(None)
+        _PLANS[key] = (columns, converters)
+    return _PLANS[key]
 
 
 def _isoformat(value):
     return value.isoformat()
 
 
-def _serialise_rows(entity: str, fields, rows, model=None) -> list[dict]:
-    convert = _converters(model, fields) if model is not None else [None] * len(fields)
-    pairs = list(zip(fields, convert))
+def _serialise_rows(entity: str, fields, rows, model) -> list[dict]:
+    converters = [(i, fn) for i, fn in enumerate(_plan(model, fields)[1]) if fn is not None]
     out = []
     for row in rows:
-        record = {name: (value if fn is None or value is None else fn(value))
-                  for (name, fn), value in zip(pairs, row)}
+        values = list(row)
+        for i, fn in converters:
+            value = values[i]
+            if value is not None:
+                values[i] = fn(value)
+        record = dict(zip(fields, values))
         out.append({"entity": entity, "id": record["id"], "op": "upsert", "version": record.get("version"),
                     "record": record})
     return out
@@ -181,7 +196,7 @@ def _pull_snapshot(scope, state: dict, limit: int) -> dict:
         if remaining <= 0:
             break
         name, model, fields, deleted_column = entities[index]
-        columns = [getattr(model, f) for f in fields]
+        columns = _plan(model, fields)[0]
         query = sa.select(*columns).where(_scope_filter(scope, model)).order_by(model.id).limit(remaining)
         if deleted_column:
             query = query.where(getattr(model, deleted_column).is_(None))
@@ -192,7 +207,7 @@ def _pull_snapshot(scope, state: dict, limit: int) -> dict:
         if len(rows) < remaining:
             index, after_id = index + 1, None
         else:
-            after_id = rows[-1][0]
+            after_id = uuid.UUID(str(rows[-1][0]))
     if index >= len(entities):
         next_state = {"phase": "changes", "seq": at}
         has_more = _changes_exist(scope, at)
@@ -232,7 +247,7 @@ def _pull_changes(scope, since_seq: int, limit: int) -> dict:
         ids = wanted.get(name)
         if not ids:
             continue
-        columns = [getattr(model, f) for f in fields]
+        columns = _plan(model, fields)[0]
         query = sa.select(*columns).where(model.id.in_(ids), _scope_filter(scope, model))
         if deleted_column:
             query = query.where(getattr(model, deleted_column).is_(None))
@@ -254,9 +269,24 @@ def record_by_id(entity: str, record_id: uuid.UUID, include_deleted: bool = Fals
     for name, model, fields, deleted_column in _entities():
         if name != entity:
             continue
-        query = sa.select(*[getattr(model, f) for f in fields]).where(model.id == record_id)
+        query = sa.select(*_plan(model, fields)[0]).where(model.id == record_id)
         if deleted_column and not include_deleted:
             query = query.where(getattr(model, deleted_column).is_(None))
         row = db.session.execute(query).first()
         return _serialise_rows(name, fields, [row], model)[0]["record"] if row else None
     return None
+
+
+def records_by_ids(entity: str, ids) -> dict[uuid.UUID, dict]:
+    """Sync representations of several live records of one entity, in one query (unscoped)."""
+    if not ids:
+        return {}
+    for name, model, fields, deleted_column in _entities():
+        if name != entity:
+            continue
+        query = sa.select(*_plan(model, fields)[0]).where(model.id.in_(list(ids)))
+        if deleted_column:
+            query = query.where(getattr(model, deleted_column).is_(None))
+        return {uuid.UUID(item["id"]): item["record"]
+                for item in _serialise_rows(name, fields, db.session.execute(query).all(), model)}
+    return {}
