@@ -43,7 +43,6 @@ from ..extensions import db
 from ..sync.changes import record_change
 from . import assessment
 from . import operations as ops
-from .models import Measurement
 from .schemas import MeasurementCreate
 
 _T = ops._T
