@@ -430,6 +430,13 @@ def main() -> None:
                 cpu_notes.append(cpu_line(label, results, n))
                 log(f"{label}: raw send_each(100): {n} msgs in {el:.1f} s = {r:.0f} msg/s")
 
+            # Settle the database after the bulk load before anything is timed: otherwise autovacuum
+            # and the checkpointer work through the new tables during the first worker phase.
+            with app.app_context():
+                from posyandu.extensions import db as _db
+                with _db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                    c.exec_driver_sql("VACUUM ANALYZE")
+                    c.exec_driver_sql("CHECKPOINT")
             for run in range(args.runs):
                 for workers, bucket in ((1, ones), (2, twos)):
                     # raw baseline right before each worker phase (the machine's load drifts)
