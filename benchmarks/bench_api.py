@@ -391,8 +391,8 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "4")),
-                        help="gunicorn workers (README recommends 2 × cores)")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2)),
+                        help="gunicorn workers (README recommends one per core)")
     parser.add_argument("--gunicorn-args", default="", help="extra gunicorn options, e.g. '-k gthread --threads 2'")
     parser.add_argument("--pull-limit", type=int, default=5000)
     parser.add_argument("--offered-rate", type=float, default=300.0, help="open-loop requests/second")
