@@ -11,7 +11,6 @@ from types import SimpleNamespace
 from datetime import date, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from posyandu.extensions import db
 from posyandu.measurements.models import Measurement
@@ -19,6 +18,7 @@ from posyandu.measurements.schemas import latest_today
 
 from tests import factories
 from tests.measurements.conftest import count, counts, validation_row
+from tests.querycount import statements_during
 
 Z_KEYS = ("zlen", "zwei", "zwfl", "zbmi", "zhc", "zac")
 F_KEYS = ("flen", "fwei", "fwfl", "fbmi", "fhc", "fac")
@@ -212,22 +212,6 @@ def test_health_worker_records_oedema_and_weight_indices_are_not_assessed(world,
     assert "oedema" in codes and "lila_moderate_acute" in codes  # LiLA 12.0 cm: 11.5 <= x < 12.5
 
 
-def _statements(app, fn):
-    seen = []
-
-    def _count(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
-            seen.append(statement)
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", _count)
-    try:
-        fn()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", _count)
-    return seen
-
-
 def test_post_query_count_does_not_grow_with_history(app, world, post_visit):
     """No N+1: the POST path costs the same number of statements with 1 or 8 earlier visits."""
     other = factories.child(world.posyandu_a1, "Anak Kedua", birth_date=date(2024, 3, 15))
@@ -235,8 +219,8 @@ def test_post_query_count_does_not_grow_with_history(app, world, post_visit):
     for month in range(4, 12):
         post_visit(date(2024, month, 16), 4.5 + 0.5 * month, child=other)
     a1, a2 = SimpleNamespace(id=world.child_a1.id), SimpleNamespace(id=other.id)  # no lazy loads in the count
-    few = _statements(app, lambda: post_visit(date(2024, 5, 15), 5.3, child=a1))
-    many = _statements(app, lambda: post_visit(date(2024, 12, 16), 8.6, child=a2))
+    few = statements_during(app, lambda: post_visit(date(2024, 5, 15), 5.3, child=a1))
+    many = statements_during(app, lambda: post_visit(date(2024, 12, 16), 8.6, child=a2))
     assert len(few) == len(many)
     assert len(few) <= 10, few
     assert sum(s.lstrip().upper().startswith("SELECT") for s in few) <= 4, few

@@ -20,6 +20,7 @@ from posyandu.immunizations.models import Immunization
 from posyandu.reminders.models import Reminder, ReminderDelivery
 from posyandu.reminders.planning import plan_reminders
 from tests import factories
+from tests.querycount import recorded_statements
 
 UTC = timezone.utc
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -181,14 +182,7 @@ def test_query_count_does_not_grow_with_children(world):
     for i in range(3):
         make_child(p, world.parent_1, name=f"Anak {i}")
     device(world.parent_1, "token-phone-a-000001")
-    statements = []
-
-    def counter(*args, **kwargs):
-        statements.append(1)
-
-    engine_conn = db.session.connection()
-    sa.event.listen(engine_conn, "before_cursor_execute", counter)
-    try:
+    with recorded_statements(db.session.connection()) as statements:
         plan_reminders(db.session, NOW, horizon_days=7, posyandu_ids=[p.id])
         small = len(statements)
         for i in range(30):
@@ -196,6 +190,4 @@ def test_query_count_does_not_grow_with_children(world):
         statements.clear()
         plan_reminders(db.session, at(2026, 12, 1, 13), horizon_days=7, posyandu_ids=[p.id])
         large = len(statements)
-    finally:
-        sa.event.remove(engine_conn, "before_cursor_execute", counter)
     assert large <= small + 2, (small, large)

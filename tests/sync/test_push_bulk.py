@@ -24,6 +24,7 @@ from posyandu.measurements.models import Measurement
 from posyandu.sync.models import ChangeLog
 from tests import factories
 from tests.factories import headers
+from tests.querycount import statements_during
 
 #: Set by the engine (not comparable across two runs) or per-record bookkeeping.
 VOLATILE = ("created_at", "updated_at", "computed_at", "deleted_at")
@@ -320,22 +321,6 @@ def test_mixed_batch_new_duplicate_conflict_invalid_out_of_scope(client, world):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Measurement)) == before + 2
 
 
-def _statements(app, fn):
-    seen = []
-
-    def _count(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
-            seen.append(statement)
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", _count)
-    try:
-        fn()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", _count)
-    return seen
-
-
 def test_statements_do_not_grow_with_the_batch(app, client, world):
     children = [factories.child(world.posyandu_a1, f"Anak {i}") for i in range(12)]
     db.session.commit()
@@ -349,7 +334,7 @@ def test_statements_do_not_grow_with_the_batch(app, client, world):
                 {"entity": "measurement", "id": str(uuid.uuid4()),
                  "data": {"child_id": str(c.id), "measured_on": "2024-11-14", "weight_kg": 8.1}} for c in kids]
 
-    small = _statements(app, lambda: push(client, world.kader_a1, batch(children[:2], "2024-09-15")))
-    large = _statements(app, lambda: push(client, world.kader_a1, batch(children[2:], "2024-09-15")))
+    small = statements_during(app, lambda: push(client, world.kader_a1, batch(children[:2], "2024-09-15")))
+    large = statements_during(app, lambda: push(client, world.kader_a1, batch(children[2:], "2024-09-15")))
     assert len(small) == len(large), (small, large)
     assert len(large) <= 14, large
