@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
 
-from .extensions import db
 
 
 def utcnow() -> datetime:
@@ -38,10 +37,6 @@ class UTCDateTime(TypeDecorator):
 
 #: JSON column: JSONB on PostgreSQL, JSON text on SQLite.
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-
-
-def is_postgres() -> bool:
-    return db.engine.dialect.name == "postgresql"
 
 
 @sa.event.listens_for(sa.engine.Engine, "connect")

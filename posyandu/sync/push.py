@@ -131,8 +131,6 @@ def _apply_one(scope, registry, index: int, item: dict) -> dict:
         return _receipt(index, entity, record_id, "conflict", detail=conflict.detail, **_current(entity, record_id))
     except NotFound as missing:
         savepoint.rollback()
-        if op == "delete" and _exists_deleted(entity, record_id):
-            return _receipt(index, entity, record_id, "duplicate", version=None)
         return _receipt(index, entity, record_id, "invalid", errors=missing.errors or {"id": [missing.detail]})
     except Problem as invalid:  # InvalidInput, Forbidden, …
         savepoint.rollback()
@@ -153,13 +151,6 @@ def _current(entity: str, record_id) -> dict:
     if record is None:
         return {}
     return {"version": record.get("version"), "record": record}
-
-
-def _exists_deleted(entity: str, record_id) -> bool:
-    try:
-        return record_by_id(entity, uuid.UUID(str(record_id)), include_deleted=True) is not None
-    except (ValueError, TypeError):
-        return False
 
 
 def _is_deleted(entity: str, record_id) -> bool:
