@@ -78,7 +78,7 @@ def rules():
 
 
 def _get(obj: Any, name: str, default=None):
-    if isinstance(obj, Mapping):
+    if type(obj) is dict or isinstance(obj, Mapping):  # plain dicts skip the slow ABC check
         return obj.get(name, default)
     return getattr(obj, name, default)
 
@@ -179,8 +179,10 @@ def assess_visit(child, measurement, previous_measurements: Iterable = ()) -> di
     weighings.append((mid, measured_on, weight))
     result = None
     if weight is not None:
-        result = next(r for r in _trend.compute_trend(
-            _get(child, "birth_date"), weighings, _get(child, "birth_weight_kg")) if r.measurement_id == mid)
+        birth = _get(child, "birth_date")
+        window = _trend.deciding_weighings(birth, weighings, measured_on)
+        result = next(r for r in _trend.compute_trend(birth, window, _get(child, "birth_weight_kg"))
+                      if r.measurement_id == mid)
     values.update(_trend_columns(result))
     before = [p for p in prev if _get(p, "measured_on") <= measured_on]
     previous = before[-1] if before else None

@@ -12,7 +12,7 @@ from posyandu.core.growth.classify import classify_visit
 from posyandu.core.growth.rules import DEFAULT_RULES_PATH, load_rules, rules_from_dict
 from posyandu.core.growth.trend import (
     WeighingTrend, changed_results, check_against_previous, completed_months,
-    compute_trend, month_statuses, visit_warnings,
+    compute_trend, deciding_weighings, month_statuses, visit_warnings,
 )
 
 BIRTH = date(2024, 1, 10)
@@ -421,3 +421,44 @@ def test_visit_warnings_none_for_normal_visit():
     # flagged weight-for-age -> measure again, and no BGM from an implausible z
     cls = classify_visit(_z(zwei=-6.3, fwei=1))
     assert [x["code"] for x in visit_warnings(cls)] == ["remeasure_weight"]
+
+
+# --------------------------------------------------------------------------------------
+# deciding_weighings: the short history the request path replays
+# --------------------------------------------------------------------------------------
+def test_deciding_weighings_keeps_months_m2_to_m_and_the_latest_usable_earlier_one():
+    history = [("a", date(2024, 2, 5), 4.0), ("b", date(2024, 3, 5), 5.0), ("c", date(2024, 3, 20), None),
+               ("d", date(2024, 5, 5), 6.0), ("e", date(2024, 6, 5), 6.5), ("f", date(2024, 7, 5), 7.0),
+               ("g", date(2024, 8, 5), 7.2)]
+    # target in July 2024: May..July kept; the latest usable weighing before May is "b"
+    # ("c" in March has no weight); August is after the target and never matters.
+    assert [w[0] for w in deciding_weighings(BIRTH, history, date(2024, 7, 9))] == ["b", "d", "e", "f"]
+    # nothing before month m-2: nothing prepended
+    assert [w[0] for w in deciding_weighings(BIRTH, history, date(2024, 3, 9))] == ["a", "b", "c"]
+
+
+def test_deciding_weighings_gives_the_full_history_result_on_random_histories():
+    """The windowed replay must agree with the whole-history replay (the reference) for
+    the weighing it is asked about: gaps (O), first visits (B), birth weight in m-1, several
+    weighings per month and per date, missing weights, weighings before birth, age 60+."""
+    import random
+    rng = random.Random(20261128)
+    checked = 0
+    for case in range(600):
+        birth = date(2019 + rng.randrange(6), 1 + rng.randrange(12), 1 + rng.randrange(28))
+        bw = rng.choice([None, 2.4, 3.1, 3.6])
+        visits, day = [], birth.toordinal() - rng.randrange(0, 40)
+        for k in range(rng.randrange(1, 40)):
+            day += rng.choice([0, 3, 12, 25, 31, 31, 31, 33, 45, 62, 95])
+            weight = rng.choice([None, 0.0]) if rng.random() < 0.08 else round(3 + k * 0.25 + rng.gauss(0, 0.4), 1)
+            visits.append((f"v{k}", date.fromordinal(day), weight))
+        target = rng.randrange(len(visits))
+        mid, on, _ = visits[target]
+        full = {r.measurement_id: r for r in compute_trend(birth, visits, bw)}[mid]
+        window = deciding_weighings(birth, visits, on)
+        assert any(w[0] == mid for w in window)
+        short = {r.measurement_id: r for r in compute_trend(birth, window, bw)}[mid]
+        assert (short.status, short.is_2t, short.gain_g, short.kbm_g, short.no_status_reason) == \
+            (full.status, full.is_2t, full.gain_g, full.kbm_g, full.no_status_reason), (case, birth, bw, visits, mid)
+        checked += full.status is not None
+    assert checked > 300

@@ -212,6 +212,36 @@ def compute_trend(birth_date: _dt.date, weighings: Iterable[Sequence[Any]],
     return results
 
 
+def deciding_weighings(birth_date: _dt.date, weighings: Iterable[Sequence[Any]],
+                       on: _dt.date) -> list[Sequence[Any]]:
+    """The part of a child's weighing history that decides the result of a weighing on ``on``.
+
+    A weighing in month ``m`` gets its status from the last weighing of ``m-1`` (itself
+    needed only for its weight), its 2T from the status of ``m-1`` (decided by ``m-2``), and
+    O versus B from whether any usable weighing came before; later weighings change nothing.
+    So :func:`compute_trend` over the weighings of months ``m-2`` to ``m`` plus the latest
+    usable weighing before ``m-2`` gives that weighing the same status, 2T, gain and KBM as
+    over the whole history -- what a cadre's request needs, without replaying five years of
+    visits. ``weighings`` and the result: ``(measurement_id, date, weight_kg)`` tuples, input
+    order kept (ties on one date keep their order, as in :func:`compute_trend`).
+    """
+    birth = _as_date(birth_date)
+    first = month_index(_as_date(on)) - 2
+    last = first + 2
+    kept: list[Sequence[Any]] = []
+    earlier = None
+    earlier_date = None
+    for item in weighings:
+        d = _as_date(item[1])
+        mi = month_index(d)
+        if mi < first:
+            if d >= birth and _weight(item[2]) is not None and (earlier_date is None or d >= earlier_date):
+                earlier, earlier_date = item, d
+        elif mi <= last:
+            kept.append(item)
+    return kept if earlier is None else [earlier, *kept]
+
+
 def month_statuses(results: Iterable[WeighingTrend]) -> dict[str, WeighingTrend]:
     """The counting weighing of each month, keyed by ``"YYYY-MM"`` (for SKDN)."""
     return {r.month: r for r in results if r.counts_for_month}
