@@ -158,43 +158,74 @@ class StoredMeasurement(SimpleNamespace):
     every column of :class:`Measurement` as an attribute, with the values stored."""
 
 
-#: ``m_``-prefixed history columns next to the child's in :func:`_child_and_history`.
-_HISTORY_LABELLED = tuple(c.label("m_" + c.key) for c in _HISTORY_COLUMNS)
-_HISTORY_KEYS = tuple(c.key for c in _HISTORY_COLUMNS)
+#: What a new visit needs of each earlier one: its place in the visit order, weight and length.
+_RECENT_COLUMNS = ("id", "measured_on", "weight_kg", "clenhei", "created_at", "deleted_at")
 _INSERT = sa.insert(_T)
 
+_CHILD_AND_RECENT: dict = {}
 
-_CHILD_AND_HISTORY: dict = {}
+
+def _first_of_month_before(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
 
 
-def _child_and_history(scope, child_id, mid):
-    """The child (in scope) and, in the same query, its measurements and a row with id ``mid``
-    wherever it is (a retry): ``(child, rows)``; ``NotFound`` when the child is not in scope.
-    The statement is built once per scope (``Scope`` is frozen) and bound per call."""
-    query = _CHILD_AND_HISTORY.get(scope)
+def _recent_rows_query():
+    """The child's live rows from ``:since`` on, its latest live row before ``:since`` (the
+    previous visit), its latest usable weighing before ``:since`` (B or O), and row ``:mid``
+    wherever it is (a retry). Each part is a small index range scan, however long the
+    child's history; ``LIMIT`` parts are wrapped so that SQLite accepts them in a UNION."""
+    cid = sa.bindparam("child_id", type_=sa.Uuid)
+    since = sa.bindparam("since", type_=sa.Date)
+    cols = [_T.c[name] for name in _RECENT_COLUMNS]
+    live = sa.and_(_T.c.child_id == cid, _T.c.deleted_at.is_(None))
+    latest = (_T.c.measured_on.desc(), _T.c.created_at.desc())
+    birth = sa.select(_C.c.birth_date).where(_C.c.id == cid).scalar_subquery()
+    parts = [
+        sa.select(*cols).where(live, _T.c.measured_on >= since),
+        sa.select(*cols).where(live, _T.c.measured_on < since).order_by(*latest).limit(1),
+        sa.select(*cols).where(live, _T.c.measured_on < since, _T.c.weight_kg > 0, _T.c.measured_on >= birth)
+        .order_by(*latest).limit(1),
+        sa.select(*cols).where(_T.c.id == sa.bindparam("mid", type_=sa.Uuid)),
+    ]
+    wrapped = [parts[0]] + [sa.select(*q.subquery().c) for q in parts[1:]]
+    return sa.union_all(*wrapped).subquery("recent")
+
+
+def _child_and_recent(scope, child_id, mid, measured_on: date):
+    """The child (in scope) and, in the same statement, what recording a visit on
+    ``measured_on`` needs of its history: live rows from the first day of month m-2 on
+    (every later row too, so a back-dated entry is noticed), the latest live row before that,
+    the latest usable weighing before that (see ``trend.deciding_weighings``), and a row with
+    id ``mid`` wherever it is (a retry). Returns ``(child, rows)`` with rows de-duplicated;
+    ``NotFound`` when the child is not in scope. Built once per scope, bound per call."""
+    query = _CHILD_AND_RECENT.get(scope)
     if query is None:
-        if len(_CHILD_AND_HISTORY) > 1024:
-            _CHILD_AND_HISTORY.clear()
-        query = _CHILD_AND_HISTORY[scope] = (
-            sa.select(*_CHILD_COLUMNS, *_HISTORY_LABELLED)
-            .select_from(_C.outerjoin(_T, sa.or_(_T.c.child_id == _C.c.id,
-                                                 _T.c.id == sa.bindparam("mid", type_=sa.Uuid))))
+        if len(_CHILD_AND_RECENT) > 1024:
+            _CHILD_AND_RECENT.clear()
+        recent = _recent_rows_query()
+        query = _CHILD_AND_RECENT[scope] = (
+            sa.select(*_CHILD_COLUMNS, *recent.c)
+            .select_from(_C.outerjoin(recent, sa.true()))
             .where(_C.c.id == sa.bindparam("child_id", type_=sa.Uuid), scope.child_clause(_CHILD_TABLE_COLUMNS)))
-    found = db.session.execute(query, {"child_id": child_id, "mid": mid}).all()
+    found = db.session.execute(query, {"child_id": child_id, "mid": mid,
+                                       "since": _first_of_month_before(measured_on, 2)}).all()
     if not found:
         raise NotFound("No such child.")
     n = len(_CHILD_COLUMNS)
     child = _ChildInfo(*found[0][:n])
-    keys = _HISTORY_KEYS
-    rows = [dict(zip(keys, r[n:])) for r in found if r[n] is not None]
-    return child, rows
+    rows: dict = {}
+    for r in found:
+        if r[n] is not None and r[n] not in rows:
+            rows[r[n]] = dict(zip(_RECENT_COLUMNS, r[n:]))
+    return child, list(rows.values())
 
 
 def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
     _require_writer(scope)
     session = db.session
     mid, child_id = data["id"], data["child_id"]
-    child, rows = _child_and_history(scope, child_id, mid)
+    child, rows = _child_and_recent(scope, child_id, mid, data["measured_on"])
     if any(r["id"] == mid for r in rows):
         existing = session.get(Measurement, mid)
         if existing.deleted_at is None and existing.child_id == child_id \
@@ -204,7 +235,10 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
                         if existing.deleted_at is None else "This measurement was deleted")
     values = _entered(data)
     _check_against_child(scope, values, child)
-    history = [r for r in rows if r["deleted_at"] is None]
+    back_dated = any(r["measured_on"] >= values["measured_on"] for r in rows)
+    # A visit after every other one needs only the recent rows; a back-dated one changes the
+    # statuses of later visits, so it takes the whole history (a rare, slower path).
+    history = _live_history(session, child.id) if back_dated else rows
 
     now = utcnow()
     row = {"id": mid, "child_id": child_id, "posyandu_id": child.posyandu_id, "version": 1,
@@ -215,7 +249,7 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
     row.update(computed)
     session.execute(_INSERT, row)  # a Core INSERT: no unit of work for one plain row
     changed_ids = []
-    if any(r["measured_on"] >= row["measured_on"] for r in history):  # back-dated: later statuses may change
+    if back_dated:  # later statuses may change
         rows_now = history + [{"id": mid, "measured_on": row["measured_on"], "weight_kg": row["weight_kg"],
                                "clenhei": row["clenhei"], "created_at": now, "warnings": row["warnings"],
                                **{c: computed[c] for c in assessment.TREND_COLUMNS}}]
