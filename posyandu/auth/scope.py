@@ -87,23 +87,58 @@ class Scope:
         return db.session.execute(query).first() is not None
 
 
-def load_request_user(user_id: int):
-    """The signed-in user with her posyandu links, in one query (used once per request)."""
-    from sqlalchemy.orm import joinedload
+@dataclass(frozen=True, slots=True)
+class RequestUser:
+    """What every request needs to know of the signed-in account (no ORM object)."""
+    id: int
+    role: str
+    is_active: bool
+    password_changed_at: object
+    puskesmas_id: int | None
+    kabupaten_code: str | None
+    posyandu_ids: frozenset[int]
 
-    from .models import User
+
+_REQUEST_USER_QUERY = None
+
+
+def _request_user_query():
+    global _REQUEST_USER_QUERY
+    if _REQUEST_USER_QUERY is None:
+        from .models import User, UserPosyandu
+        users, links = User.__table__, UserPosyandu.__table__
+        _REQUEST_USER_QUERY = (
+            sa.select(users.c.id, users.c.role, users.c.is_active, users.c.password_changed_at,
+                      users.c.puskesmas_id, users.c.kabupaten_code, links.c.posyandu_id)
+            .select_from(users.outerjoin(links, links.c.user_id == users.c.id))
+            .where(users.c.id == sa.bindparam("user_id")))
+    return _REQUEST_USER_QUERY
+
+
+def load_request_user(user_id: int) -> RequestUser | None:
+    """The signed-in account and its posyandu links: one plain query per request (cached in
+    ``g``), since every request checks that the account is still active and its password
+    unchanged. Features that change the account use :func:`load_current_user` (ORM)."""
     cached = g.get("_request_user")
     if cached is not None and cached.id == user_id:
         return cached
-    user = db.session.get(User, user_id, options=[joinedload(User.posyandu_links)])
+    rows = db.session.execute(_request_user_query(), {"user_id": user_id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    user = RequestUser(id=first.id, role=first.role, is_active=first.is_active,
+                       password_changed_at=first.password_changed_at, puskesmas_id=first.puskesmas_id,
+                       kabupaten_code=first.kabupaten_code,
+                       posyandu_ids=frozenset(r.posyandu_id for r in rows if r.posyandu_id is not None))
     g._request_user = user
     return user
 
 
-def load_current_user():
-    """Verify the access token and load the (still active) user once per request."""
-    if "current_user" in g:
-        return g.current_user
+def request_user() -> RequestUser:
+    """Verify the access token and check the (still active) account, once per request."""
+    user = g.get("request_user")
+    if user is not None:
+        return user
     verify_jwt_in_request()
     claims = get_jwt()
     user = load_request_user(int(claims["sub"]))
@@ -111,17 +146,30 @@ def load_current_user():
         raise Unauthorized("This account is disabled or no longer exists.")
     if user.password_changed_at is not None and claims.get("iat", 0) < int(user.password_changed_at.timestamp()):
         raise Unauthorized("The password was changed; please sign in again.")
-    g.current_user = user
+    g.request_user = user
     g.current_user_id = user.id
     g.current_role = user.role
+    return user
+
+
+def load_current_user():
+    """The signed-in :class:`~posyandu.auth.models.User` (ORM) for features that read or
+    change the account itself (devices, preferences, password, /me); checked as above."""
+    from .models import User
+    if "current_user" in g:
+        return g.current_user
+    user = db.session.get(User, request_user().id)
+    if user is None:
+        raise Unauthorized("This account is disabled or no longer exists.")
+    g.current_user = user
     return user
 
 
 def current_scope() -> Scope:
     if "scope" in g:
         return g.scope
-    user = load_current_user()
-    g.scope = Scope(user_id=user.id, role=user.role, posyandu_ids=frozenset(user.posyandu_ids),
+    user = request_user()
+    g.scope = Scope(user_id=user.id, role=user.role, posyandu_ids=user.posyandu_ids,
                     puskesmas_id=user.puskesmas_id, kabupaten_code=user.kabupaten_code)
     return g.scope
 

@@ -3,7 +3,7 @@
 Access tokens (``JWT_ACCESS_TOKEN_EXPIRES``, 15 minutes or less) are not stored. They carry
 ``role`` (for clients) and ``pwc``, the user's password stamp at issue time: a password change
 or reset changes the stamp, so every earlier access token is refused at once, even one issued
-in the same second (``iat`` has whole-second precision only; ``scope.load_current_user`` also
+in the same second (``iat`` has whole-second precision only; ``scope.request_user`` also
 keeps its ``iat`` check).
 
 Refresh tokens (``JWT_REFRESH_TOKEN_EXPIRES``, 30 days or less) are stored in ``RefreshToken``
