@@ -5,8 +5,10 @@ from datetime import date, datetime
 from decimal import Decimal
 import uuid
 
+import sqlalchemy as sa
 from flask import g, has_request_context
 
+from ..db import utcnow
 from ..extensions import db
 from .models import AuditEvent
 
@@ -40,12 +42,16 @@ def field_diff(before: dict, after: dict) -> dict:
     return changes
 
 
+_INSERT = sa.insert(AuditEvent.__table__)
+
+
 def audit(action: str, entity: str, entity_id, *, changes: dict | None = None,
-          posyandu_id: int | None = None, child_id=None, user_id: int | None = None) -> AuditEvent:
+          posyandu_id: int | None = None, child_id=None, user_id: int | None = None) -> None:
+    """Append one audit event in the current transaction (a plain INSERT, no ORM object:
+    audit rows are written on every change and never edited)."""
     if user_id is None and has_request_context():
         user_id = g.get("current_user_id")
-    event = AuditEvent(action=action, entity=entity, entity_id=str(entity_id), changes=changes or None,
-                       posyandu_id=posyandu_id, child_id=str(child_id) if child_id else None,
-                       user_id=user_id, request_id=g.get("request_id") if has_request_context() else None)
-    db.session.add(event)
-    return event
+    db.session.execute(_INSERT, {
+        "at": utcnow(), "action": action, "entity": entity, "entity_id": str(entity_id),
+        "changes": changes or None, "posyandu_id": posyandu_id, "child_id": str(child_id) if child_id else None,
+        "user_id": user_id, "request_id": g.get("request_id") if has_request_context() else None})
