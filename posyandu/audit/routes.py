@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 from marshmallow import fields, validate
 
 from ..auth.scope import current_scope, roles_required

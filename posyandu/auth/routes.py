@@ -8,7 +8,7 @@ reuse of an already-rotated refresh token (the whole family is revoked).
 """
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 
 from ..auth.scope import load_current_user, roles_required
 from ..errors import Unauthorized

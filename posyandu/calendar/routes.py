@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 
 from ..auth.scope import STAFF_ROLES, current_scope, roles_required
 from ..core import calendar as cal

@@ -15,7 +15,7 @@
 Parents read their own children (list/detail, parent-shaped) and nothing else.
 """
 from flask import jsonify
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 
 from ..auth.scope import STAFF_ROLES, SUPERVISOR_ROLES, current_scope, roles_required
 from . import operations as ops

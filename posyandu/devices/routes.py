@@ -13,7 +13,7 @@ Devices are parents' only: staff get 403; another parent's device id is 404.
 """
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 
 from ..auth.scope import load_current_user, roles_required
 from . import operations as ops

@@ -15,7 +15,7 @@ Paths (under ``/api/v1``):
 """
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 
 from ..auth.scope import STAFF_ROLES, current_scope, roles_required
 from ..calendar import operations as calendar_ops

@@ -14,7 +14,7 @@ The blueprint has no url_prefix of its own so that the growth path can live unde
 """
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 
 from ..auth.scope import STAFF_ROLES, current_scope, roles_required
 from . import operations as ops

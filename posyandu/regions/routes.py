@@ -4,7 +4,7 @@ Mounted at ``/api/v1``: ``/regions``, ``/puskesmas``, ``/posyandu``. Regions are
 data any signed-in staff member may read; puskesmas and posyandu are limited to the caller's
 area (outside it → 404).
 """
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 
 from ..auth.scope import STAFF_ROLES, SUPERVISOR_ROLES, current_scope, roles_required
 from . import operations as ops

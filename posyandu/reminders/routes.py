@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import marshmallow as ma
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 from marshmallow import fields, validate
 
 from ..auth.scope import current_scope, roles_required

@@ -6,7 +6,7 @@ from collections import Counter
 
 import marshmallow as ma
 from flask import current_app
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 
 from ..auth.scope import current_scope, roles_required
 from ..errors import flatten_messages

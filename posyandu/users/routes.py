@@ -4,7 +4,7 @@ The admin API. Who manages whom is in ``posyandu/users/operations.py``: admin ev
 the puskesmas staff and kader of their kabupaten; puskesmas staff the kader of their
 puskesmas; kader and parents nobody (403). Accounts outside the caller's area are 404.
 """
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 
 from ..auth.operations import describe_user
 from ..auth.scope import current_scope, roles_required
