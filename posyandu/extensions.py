@@ -1,11 +1,12 @@
 """Flask extension singletons, initialised in ``create_app``."""
-from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from .auth.jwt_cache import CachingJWTManager
 
 #: Constraint names are deterministic so alembic can alter and drop them on every backend.
 NAMING_CONVENTION = {
@@ -23,5 +24,5 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-jwt = JWTManager()
+jwt = CachingJWTManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

@@ -146,3 +146,45 @@ def test_disabled_account_cannot_refresh(client, world, login):
     db.session.commit()
     assert refresh(client, body["refresh_token"]).status_code == 401
     assert _row(body["refresh_token"]).revoked_at is not None
+
+
+# ---------------------------------------------------------------------------------------
+# verified-token cache (posyandu.auth.jwt_cache): never weaker than verifying every time
+# ---------------------------------------------------------------------------------------
+def test_an_accepted_access_token_is_refused_once_it_expires(app, client, world):
+    import time
+    from datetime import timedelta
+
+    from flask_jwt_extended import create_access_token
+
+    from posyandu.auth.tokens import password_stamp
+    user = world.kader_a1
+    with app.test_request_context():
+        token = create_access_token(identity=str(user.id), expires_delta=timedelta(seconds=2),
+                                    additional_claims={"role": user.role, "pwc": password_stamp(user)})
+    exp = pyjwt.decode(token, options={"verify_signature": False})["exp"]
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200  # from the cache
+    time.sleep(max(0.0, exp - time.time()) + 0.05)
+    response = client.get("/api/v1/auth/me", headers=bearer(token))
+    assert response.status_code == 401 and response.json["type"].endswith("token-expired"), response.json
+
+
+def test_a_tampered_copy_of_an_accepted_token_is_refused(client, world, login):
+    token = login("kader.melati").json["access_token"]
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200
+    header, payload, signature = token.split(".")
+    claims = pyjwt.decode(token, options={"verify_signature": False})
+    import base64
+    import json
+    forged = base64.urlsafe_b64encode(json.dumps({**claims, "sub": str(world.admin.id)}).encode()).decode().rstrip("=")
+    for bad in (f"{header}.{forged}.{signature}", f"{header}.{payload}.{signature[:-2]}AA"):
+        assert client.get("/api/v1/auth/me", headers=bearer(bad)).status_code == 401
+
+
+def test_an_accepted_access_token_stops_working_when_the_account_is_disabled(client, world, login):
+    token = login("kader.mawar").json["access_token"]
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200
+    world.kader_a2.is_active = False
+    db.session.commit()
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
