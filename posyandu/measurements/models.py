@@ -21,9 +21,10 @@ class Measurement(db.Model):
     __tablename__ = "measurement"
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    child_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("child.id"), index=True)
+    #: Indexed by ix_measurement_child_date and ix_measurement_posyandu_date (leading columns).
+    child_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("child.id"))
     #: Where it was measured (the child's posyandu at the time).
-    posyandu_id: Mapped[int] = mapped_column(sa.ForeignKey("posyandu.id"), index=True)
+    posyandu_id: Mapped[int] = mapped_column(sa.ForeignKey("posyandu.id"))
     measured_on: Mapped[date] = mapped_column(sa.Date)
 
     # --- as entered by the cadre (raw values are never altered) ---
