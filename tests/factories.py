@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import functools
 import uuid
 from datetime import date, time
 from types import SimpleNamespace
