@@ -5,7 +5,6 @@ import os
 import sys
 
 
-
 def register(app) -> None:
     from .demo import cli as demo_cli
     app.cli.add_command(demo_cli.demo_group)
