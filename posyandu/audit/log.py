@@ -42,7 +42,8 @@ def field_diff(before: dict, after: dict) -> dict:
     return changes
 
 
-_INSERT = sa.insert(AuditEvent.__table__)
+#: ``inline()``: no RETURNING of the new id, which nobody reads.
+_INSERT = sa.insert(AuditEvent.__table__).inline()
 
 
 def audit(action: str, entity: str, entity_id, *, changes: dict | None = None,

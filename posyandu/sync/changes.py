@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from .models import ChangeLog, SyncCounter
 
 _PENDING = "posyandu.pending_changes"
+#: ``inline()``: no RETURNING of the new ids, which nobody reads.
+_INSERT_CHANGES = sa.insert(ChangeLog.__table__).inline()
 
 
 def record_change(session: Session, *, entity: str, entity_id: uuid.UUID, posyandu_id: int,
@@ -39,7 +41,7 @@ def _write_change_log(session: Session) -> None:
     if not pending:
         return
     now = datetime.now(timezone.utc)
-    session.execute(sa.insert(ChangeLog.__table__), [
+    session.execute(_INSERT_CHANGES, [
         {"entity": entity, "entity_id": entity_id, "posyandu_id": posyandu_id, "child_id": child_id,
          "op": op, "changed_at": now}
         for (entity, entity_id, posyandu_id), (child_id, op) in pending.items()])
