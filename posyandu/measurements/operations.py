@@ -236,6 +236,9 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
         if existing.deleted_at is None and existing.child_id == child_id \
                 and _entered(existing) == _entered(data):
             return existing, False
+        if existing.child_id != child_id and not _visible(scope, mid):
+            # another area's row: say the id is taken, show nothing of it
+            raise Conflict("This id is already used by another record; generate a new id")
         raise _conflict(existing, "A measurement with this id exists with different values"
                         if existing.deleted_at is None else "This measurement was deleted")
     values = _entered(data)
@@ -290,6 +293,14 @@ class _ChildInfo:
     def __init__(self, id, posyandu_id, sex, birth_date, birth_weight_kg):
         self.id, self.posyandu_id, self.sex = id, posyandu_id, sex
         self.birth_date, self.birth_weight_kg = birth_date, birth_weight_kg
+
+
+def _visible(scope, measurement_id) -> bool:
+    try:
+        get_measurement(scope, measurement_id)
+    except NotFound:
+        return False
+    return True
 
 
 def get_measurement(scope, measurement_id) -> Measurement:

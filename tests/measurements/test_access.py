@@ -105,3 +105,31 @@ def test_list_pages_and_filters(client, h, world, post_visit):
     bad_cursor = client.get(f"/api/v1/measurements?posyandu_id={world.posyandu_a1.id}&month=2024-09&cursor=zzz",
                             headers=headers)
     assert bad_cursor.status_code == 422 and "cursor" in bad_cursor.json["errors"]
+
+
+def test_reusing_another_areas_measurement_id_shows_nothing_of_it(client, h, world, visit):
+    """A kader of another posyandu whose phone (or a forger) sends the id of child_a1's visit
+    for her own child: 409, the id is taken, and neither the POST nor a sync push shows the
+    other area's row."""
+    before = counts()
+    body = {"id": visit["id"], "child_id": str(world.child_b1.id), "measured_on": "2024-09-15", "weight_kg": 9.0}
+    response = client.post("/api/v1/measurements", headers=h(world.kader_b1), json=body)
+    assert response.status_code == 409 and response.mimetype == "application/problem+json"
+    assert "server" not in response.json and "7.5" not in response.get_data(as_text=True)
+    data = {k: v for k, v in body.items() if k != "id"}
+    pushed = client.post("/api/v1/sync/push", headers=h(world.kader_b1), json={"records": [
+        {"entity": "measurement", "id": visit["id"], "base_version": None,
+         "client_updated_at": "2024-09-15T09:00:00+07:00", "data": data}]})
+    assert pushed.status_code == 200, pushed.json
+    receipt = pushed.json["receipts"][0]
+    assert receipt["status"] == "conflict" and "record" not in receipt, receipt
+    assert counts() == before
+
+
+def test_reusing_an_id_within_the_area_still_returns_the_server_copy(client, h, world, visit):
+    from tests import factories
+    sibling = factories.child(world.posyandu_a1, "Adik", birth_date=date(2024, 3, 15))
+    response = client.post("/api/v1/measurements", headers=h(world.kader_a1), json={
+        "id": visit["id"], "child_id": str(sibling.id), "measured_on": "2024-09-15", "weight_kg": 9.0})
+    assert response.status_code == 409
+    assert response.json["server"]["child_id"] == str(world.child_a1.id)
