@@ -292,6 +292,9 @@ def record_immunization(scope, data: dict):
     if existing is not None:
         if existing.deleted_at is None and existing.child_id == child_id and _entered(existing) == _entered(data):
             return existing, False, row_warnings(existing)
+        if existing.child_id != child_id and not _visible(scope, iid):
+            # another area's row: say the id is taken, show nothing of it
+            raise Conflict("This id is already used by another record; generate a new id.")
         raise _conflict(existing, "An immunization with this id exists with different values"
                         if existing.deleted_at is None else "This immunization was deleted")
     values = _entered(data)
@@ -319,6 +322,14 @@ def record_immunization(scope, data: dict):
 # ---------------------------------------------------------------------------------------
 # read
 # ---------------------------------------------------------------------------------------
+def _visible(scope, immunization_id) -> bool:
+    try:
+        get_immunization(scope, immunization_id)
+    except NotFound:
+        return False
+    return True
+
+
 def get_immunization(scope, immunization_id) -> Immunization:
     """A dose of a child in scope, or recorded at a posyandu in scope. Parents: their children's
     live doses only."""

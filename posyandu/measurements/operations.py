@@ -238,7 +238,7 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
             return existing, False
         if existing.child_id != child_id and not _visible(scope, mid):
             # another area's row: say the id is taken, show nothing of it
-            raise Conflict("This id is already used by another record; generate a new id")
+            raise Conflict("This id is already used by another record; generate a new id.")
         raise _conflict(existing, "A measurement with this id exists with different values"
                         if existing.deleted_at is None else "This measurement was deleted")
     values = _entered(data)

@@ -168,7 +168,7 @@ def _decide_create(scope, values, row, children, data, events, pos, row_has_cont
             _touch(events, row, pos)
             return {"status": "duplicate", "_record": True}
         if not (row["child_visible"] or row["posyandu_visible"]):  # another area's row: nothing of it
-            return {"status": "conflict", "detail": "This id is already used by another record; generate a new id"}
+            return {"status": "conflict", "detail": "This id is already used by another record; generate a new id."}
         detail = ("A measurement with this id exists with different values" if row["deleted_at"] is None
                   else "This measurement was deleted")
         return _conflict_or_duplicate(row, data, detail, events, pos, row_has_content)

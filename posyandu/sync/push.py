@@ -128,7 +128,9 @@ def _apply_one(scope, registry, index: int, item: dict) -> dict:
         savepoint.rollback()
         if op != "delete" and adapter.same_content(scope, record_id, data):
             return _receipt(index, entity, record_id, "duplicate", **_current(entity, record_id))
-        return _receipt(index, entity, record_id, "conflict", detail=conflict.detail, **_current(entity, record_id))
+        # the server copy only where the operation showed one (never another area's record)
+        shown = _current(entity, record_id) if "server" in conflict.extra else {}
+        return _receipt(index, entity, record_id, "conflict", detail=conflict.detail, **shown)
     except NotFound as missing:
         savepoint.rollback()
         return _receipt(index, entity, record_id, "invalid", errors=missing.errors or {"id": [missing.detail]})

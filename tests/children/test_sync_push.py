@@ -56,3 +56,32 @@ def test_push_invalid_and_out_of_scope(client, world):
     assert receipts[0]["status"] == "invalid" and "nik" in receipts[0]["errors"]
     assert receipts[1]["status"] == "invalid"
     assert db.session.get(Child, world.child_b1.id).name == "Budi Santoso"
+
+
+def test_push_reusing_another_areas_record_ids_shows_nothing_of_them(client, world):
+    """A create whose id is another area's child, measurement or immunization: conflict, and
+    the receipt carries nothing of that record (the REST paths answer 409 the same way)."""
+    from datetime import date
+
+    from tests import factories
+    visit = client.post("/api/v1/measurements", headers=headers(world.kader_b1), json={
+        "id": str(uuid.uuid4()), "child_id": str(world.child_b1.id), "measured_on": "2024-09-15", "weight_kg": 12.3})
+    assert visit.status_code == 201, visit.json
+    baby = factories.child(world.posyandu_b1, "Bayi Anggrek", birth_date=date(2025, 1, 10))
+    dose = client.post(f"/api/v1/children/{baby.id}/immunizations", headers=headers(world.kader_b1),
+                       json={"id": str(uuid.uuid4()), "dose_code": "HB0", "given_on": "2025-01-10", "lot_number": "LOT-B1"})
+    assert dose.status_code == 201, dose.json
+    response = push(client, world.kader_a1, [
+        {"entity": "child", "id": str(world.child_b1.id), "data": {
+            "posyandu_id": world.posyandu_a1.id, "name": "Anak Lain", "sex": 1, "birth_date": "2024-03-16",
+            "mother_name": "Ibu Lain"}},
+        {"entity": "measurement", "id": visit.json["id"], "data": {
+            "child_id": str(world.child_a1.id), "measured_on": "2024-09-15", "weight_kg": 7.5}},
+        {"entity": "immunization", "id": dose.json["id"], "data": {
+            "child_id": str(world.child_a1.id), "dose_code": "HB0", "given_on": "2024-03-15"}},
+    ])
+    assert response.status_code == 200, response.json
+    assert [r["status"] for r in response.json["receipts"]] == ["conflict"] * 3, response.json
+    assert all("record" not in r for r in response.json["receipts"])
+    text = response.get_data(as_text=True)
+    assert "Budi" not in text and "12.3" not in text and "LOT-B1" not in text

@@ -257,3 +257,12 @@ def test_parents_read_their_own_child_only_and_never_write(client, world, give):
                         headers=H(world.parent_1)).status_code == 403
     assert client.delete(f"/api/v1/immunizations/{mine['id']}", headers=H(world.parent_1)).status_code == 403
     assert counts() == before
+
+
+def test_reusing_another_areas_immunization_id_shows_nothing_of_it(client, world, baby, give):
+    given = give(baby, "HB0", date(2025, 1, 10), lot_number="HB-9").json
+    before = counts()
+    response = give(world.child_b1, "BCG", date(2025, 1, 11), user=world.kader_b1, iid=given["id"], expect=409)
+    assert response.mimetype == "application/problem+json"
+    assert "server" not in response.json and "HB-9" not in response.get_data(as_text=True)
+    assert counts() == before
