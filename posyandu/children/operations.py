@@ -401,9 +401,9 @@ def update_child(scope, child_id, data: dict, base_version: int | None = None) -
     audit("update", "child", child.id, changes=changes, posyandu_id=child.posyandu_id, child_id=child.id)
     _record_child_change(child)
     if "birth_date" in changes or "sex" in changes:
-        # ages changed: dose validity and the weighing trend (KBM is by age) depend on them.
-        # Stored z-scores are refreshed by `flask growth recompute` (no per-child entry point yet).
-        _refresh_dependent_records(child)
+        # every stored z-score, category and trend status depends on age and sex, dose
+        # validity on age: recompute them all for this child now
+        _refresh_dependent_records(child, growth="all")
     return child, _warnings(scope, child, nik=identifiers.get("nik"), mother_nik=identifiers.get("mother_nik"))
 
 
@@ -561,12 +561,13 @@ def _reassign_child_records(session, from_id, to_id) -> list[tuple[str, uuid.UUI
     return out
 
 
-def _refresh_dependent_records(child: Child, *, trend: bool = True, immunizations: bool = True) -> list[str]:
+def _refresh_dependent_records(child: Child, *, growth: str = "trend", immunizations: bool = True) -> list[str]:
     """Let the measurements/immunizations features recompute what depends on the child
-    (weighing trend N/T/O/B; dose validity). Returns what ran."""
+    (``growth="trend"``: the weighing trend N/T/O/B; ``"all"``: z-scores and categories too;
+    dose validity). Returns what ran."""
     ran = []
-    if trend and _recompute_trend(child):
-        ran.append("trend")
+    if growth and _recompute_growth(child, everything=growth == "all"):
+        ran.append("growth" if growth == "all" else "trend")
     if immunizations:
         try:
             from ..immunizations import operations as i_ops
@@ -579,16 +580,18 @@ def _refresh_dependent_records(child: Child, *, trend: bool = True, immunization
     return ran
 
 
-def _recompute_trend(child: Child) -> bool:
-    """Refresh the N/T/O/B trend statuses of ``child``'s measurements after a merge.
+def _recompute_growth(child: Child, *, everything: bool) -> bool:
+    """Refresh what is stored for ``child``'s measurements: the N/T/O/B trend after a merge,
+    everything (z-scores, categories, trend) after a birth-date or sex correction.
 
-    Calls ``posyandu.measurements.operations.recompute_child_trend(session, child_id)`` (the
-    measurements feature; it notes its own sync changes) when present; returns whether it ran."""
+    Calls ``posyandu.measurements.operations.recompute_child_trend`` / ``recompute_child``
+    (the measurements feature; it notes its own sync changes) when present; returns whether
+    it ran."""
     try:
         from ..measurements import operations as m_ops
     except ImportError:
         return False
-    recompute = getattr(m_ops, "recompute_child_trend", None)
+    recompute = getattr(m_ops, "recompute_child" if everything else "recompute_child_trend", None)
     if recompute is None:
         return False
     recompute(db.session, child.id)

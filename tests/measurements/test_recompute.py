@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
 from posyandu.extensions import db
 from posyandu.measurements import assessment, operations
 from posyandu.measurements.models import Measurement
+from tests import factories
+from tests.measurements.conftest import validation_row
 
 COLUMNS = assessment.COMPUTED_COLUMNS
 FROZEN_WHEN_DELETED = (*assessment.TREND_COLUMNS, "warnings")
@@ -121,3 +123,21 @@ def test_recompute_all_only_outdated_touches_only_outdated_children(world, post_
     assert restored == expected  # the lost values are back, nothing else changed
     # nothing outdated any more: a second pass writes nothing
     assert operations.recompute_all(db.session, batch_size=1, only_outdated=True) == 0
+
+
+def test_correcting_a_childs_sex_refreshes_stored_z_scores(client, world, h, post_visit):
+    """A child entered as a boy who is a girl: after the PATCH her stored visit carries the
+    girl's z-scores of WHO anthro's validation row 1 (girl, 1,668 days, all measurements)."""
+    row = validation_row("1")
+    measured_on = date(2025, 6, 10)
+    child = factories.child(world.posyandu_a1, "Anak Salah Kelamin", sex=1,
+                            birth_date=measured_on - timedelta(days=int(row["age_days"])))
+    visit = post_visit(measured_on, float(row["weight"]), child=child, length_cm=float(row["lenhei"]),
+                       measure_method="standing", head_circumference_cm=float(row["headc"]),
+                       arm_circumference_cm=float(row["armc"])).json
+    assert visit["assessment"]["zscores"]["zwei"] != float(row["zwei"])  # computed for a boy
+    response = client.patch(f"/api/v1/children/{child.id}", json={"sex": 2}, headers=h(world.kader_a1))
+    assert response.status_code == 200, response.json
+    stored = client.get(f"/api/v1/measurements/{visit['id']}", headers=h(world.kader_a1)).json
+    for key in ("zlen", "zwei", "zwfl", "zbmi", "zhc", "zac"):
+        assert stored["assessment"]["zscores"][key] == float(row[key]), key
