@@ -45,14 +45,23 @@ def _update_data(data: dict, row_child_id=None) -> dict:
     return loaded
 
 
+def _uuid(value) -> uuid.UUID:
+    """``/sync/push`` hands record ids over as strings."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound("No such immunization.") from None
+
+
 def update(scope, immunization_id, data: dict, base_version):
+    immunization_id = _uuid(immunization_id)
     current = ops.get_immunization(scope, immunization_id) if not scope.is_parent else None
     loaded = _update_data(data, current.child_id if current is not None else None)
     return ops.update_immunization(scope, immunization_id, loaded, base_version=base_version)
 
 
 def delete(scope, immunization_id, base_version):
-    return ops.delete_immunization(scope, immunization_id, base_version=base_version)
+    return ops.delete_immunization(scope, _uuid(immunization_id), base_version=base_version)
 
 
 def same_content(scope, immunization_id, data: dict) -> bool:

@@ -111,3 +111,24 @@ def test_push_an_immunization(client, world, baby, push_adapters):
     assert fourth["receipts"][0]["status"] == "invalid" and "dose_code" in fourth["receipts"][0]["errors"]
     assert counts() == before
     assert date.fromisoformat(record_by_id("immunization", uuid.UUID(iid))["given_on"]) == date(2025, 1, 10)
+
+
+def test_push_edits_and_deletes_an_immunization_over_http(client, world, baby):
+    """Through the real endpoint, where record ids arrive as strings (SQLite used to fail)."""
+    from tests.factories import headers
+    iid = str(uuid.uuid4())
+    record = {"entity": "immunization", "id": iid, "base_version": None,
+              "data": {"child_id": str(baby.id), "dose_code": "HB0", "given_on": "2025-01-10", "lot_number": "A"}}
+
+    def push(*records):
+        response = client.post("/api/v1/sync/push", json={"records": list(records)}, headers=headers(world.kader_a1))
+        assert response.status_code == 200, response.json
+        return response.json["receipts"]
+
+    assert push(record)[0]["status"] == "applied"
+    [edited] = push({**record, "base_version": 1, "data": {**record["data"], "lot_number": "B"}})
+    assert edited["status"] == "applied" and edited["record"]["lot_number"] == "B", edited
+    [deleted] = push({"entity": "immunization", "id": iid, "op": "delete", "base_version": 2})
+    assert deleted["status"] == "applied", deleted
+    [again] = push({"entity": "immunization", "id": iid, "op": "delete", "base_version": 2})
+    assert again["status"] == "duplicate", again
