@@ -186,7 +186,7 @@ def revalidate_child(child_id, *, exclude_from_changes=()) -> list:
     for row in changed:
         if row.id in exclude_from_changes:
             continue
-        record_change(db.session, entity="immunization", entity_id=row.id, posyandu_id=row.posyandu_id,
+        record_change(db.session, entity="immunization", entity_id=row.id, posyandu_id=ctx.posyandu_id,
                       child_id=row.child_id)
         ids.append(row.id)
     return ids
@@ -331,13 +331,13 @@ def _visible(scope, immunization_id) -> bool:
 
 
 def get_immunization(scope, immunization_id) -> Immunization:
-    """A dose of a child in scope, or recorded at a posyandu in scope. Parents: their children's
-    live doses only."""
+    """A dose of a child in scope (the child's current posyandu decides, as for measurements).
+    Parents: their children's live doses only."""
     query = sa.select(Immunization).join(Child, Child.id == I.child_id).where(I.id == immunization_id)
     if scope.is_parent:
         query = query.where(scope.child_clause(), I.deleted_at.is_(None))
     else:
-        query = query.where(sa.or_(scope.child_clause(), scope.posyandu_clause(I.posyandu_id)))
+        query = query.where(scope.child_clause())
     row = db.session.execute(query).scalar_one_or_none()
     if row is None:
         raise NotFound("No such immunization.")
@@ -394,9 +394,9 @@ def update_immunization(scope, immunization_id, data: dict, base_version=None):
         row.client_updated_at = data["client_updated_at"]
     _flush_unique(row)
     revalidate_child(row.child_id, exclude_from_changes={row.id})
-    audit("update", "immunization", row.id, changes=field_diff(before, after), posyandu_id=row.posyandu_id,
+    audit("update", "immunization", row.id, changes=field_diff(before, after), posyandu_id=child.posyandu_id,
           child_id=row.child_id)
-    record_change(db.session, entity="immunization", entity_id=row.id, posyandu_id=row.posyandu_id,
+    record_change(db.session, entity="immunization", entity_id=row.id, posyandu_id=child.posyandu_id,
                   child_id=row.child_id)
     db.session.flush()
     return row, row_warnings(row)
@@ -413,9 +413,10 @@ def delete_immunization(scope, immunization_id, base_version=None) -> Immunizati
     row.updated_by_id = scope.user_id
     db.session.flush()
     revalidate_child(row.child_id)
+    posyandu_id = db.session.get(Child, row.child_id).posyandu_id
     audit("delete", "immunization", row.id, changes={"deleted_at": [None, row.deleted_at.isoformat()]},
-          posyandu_id=row.posyandu_id, child_id=row.child_id)
-    record_change(db.session, entity="immunization", entity_id=row.id, posyandu_id=row.posyandu_id,
+          posyandu_id=posyandu_id, child_id=row.child_id)
+    record_change(db.session, entity="immunization", entity_id=row.id, posyandu_id=posyandu_id,
                   child_id=row.child_id, op="delete")
     db.session.flush()
     return row

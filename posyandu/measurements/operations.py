@@ -304,13 +304,14 @@ def _visible(scope, measurement_id) -> bool:
 
 
 def get_measurement(scope, measurement_id) -> Measurement:
-    """A measurement of a child in scope, or measured at a posyandu in scope. Parents: their
+    """A measurement of a child in scope (the child's current posyandu decides: after a move or
+    a merge the old area no longer sees it, as ``/sync/pull`` tombstones it). Parents: their
     children's live measurements only."""
     query = sa.select(Measurement).join(Child, Child.id == M.child_id).where(M.id == measurement_id)
     if scope.is_parent:
         query = query.where(scope.child_clause(), M.deleted_at.is_(None))
     else:
-        query = query.where(sa.or_(scope.child_clause(), scope.posyandu_clause(M.posyandu_id)))
+        query = query.where(scope.child_clause())
     m = db.session.execute(query).scalar_one_or_none()
     if m is None:
         raise NotFound("No such measurement.")
@@ -350,7 +351,8 @@ def list_measurements(scope, posyandu_id: int, month: str, *, child_id=None, tre
     year, mon = (int(p) for p in month.split("-"))
     start = date(year, mon, 1)
     end = date(year + (mon == 12), mon % 12 + 1, 1)
-    query = sa.select(Measurement).where(M.posyandu_id == posyandu_id, M.measured_on >= start, M.measured_on < end)
+    query = (sa.select(Measurement).join(Child, Child.id == M.child_id)
+             .where(M.posyandu_id == posyandu_id, M.measured_on >= start, M.measured_on < end, scope.child_clause()))
     if not include_deleted:
         query = query.where(M.deleted_at.is_(None))
     if child_id is not None:

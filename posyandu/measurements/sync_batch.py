@@ -167,7 +167,7 @@ def _decide_create(scope, values, row, children, data, events, pos, row_has_cont
                 and ops._entered(row) == ops._entered(values):
             _touch(events, row, pos)
             return {"status": "duplicate", "_record": True}
-        if not (row["child_visible"] or row["posyandu_visible"]):  # another area's row: nothing of it
+        if not row["child_visible"]:  # another area's row: nothing of it
             return {"status": "conflict", "detail": "This id is already used by another record; generate a new id."}
         detail = ("A measurement with this id exists with different values" if row["deleted_at"] is None
                   else "This measurement was deleted")
@@ -182,7 +182,7 @@ def _decide_create(scope, values, row, children, data, events, pos, row_has_cont
 
 
 def _decide_update(scope, row, data, base_version, events, pos, update_data, row_has_content) -> dict:
-    if row is None or not (row["child_visible"] or row["posyandu_visible"]):  # get_measurement
+    if row is None or not row["child_visible"]:  # get_measurement
         return _not_found("No such measurement.")
     try:
         loaded = update_data(data, row["child_id"])
@@ -210,10 +210,10 @@ def _decide_update(scope, row, data, base_version, events, pos, update_data, row
 
 
 def _decide_delete(row, base_version, events, pos) -> dict:
-    if row is not None and row["deleted_at"] is not None:
+    if row is not None and row["deleted_at"] is not None and row["child_visible"]:
         return {"status": "duplicate"}  # a retried delete
     if row is None or not row["child_visible"]:
-        return {"status": "duplicate"} if row is not None else _not_found("No such measurement.")
+        return _not_found("No such measurement.")
     if base_version is not None and base_version != row["version"]:
         _touch(events, row, pos)
         return {"status": "conflict", "detail": _stale(row, base_version), "_record": True}
@@ -225,7 +225,7 @@ def _conflict_or_duplicate(row, data, detail, events, pos, row_has_content) -> d
     """``sync.push``: on a conflict, the same content as the server copy (seen by the caller)
     is a duplicate."""
     _touch(events, row, pos)
-    if (row["child_visible"] or row["posyandu_visible"]) and row_has_content(row, data):
+    if row["child_visible"] and row_has_content(row, data):
         return {"status": "duplicate", "_record": True}
     return {"status": "conflict", "detail": detail, "_record": True}
 
@@ -252,14 +252,12 @@ def _existing_rows(session, scope, ids) -> dict:
     query = (sa.select(*_T.c, _C.c.posyandu_id.label("child_posyandu_id"), _C.c.sex, _C.c.birth_date,
                        _C.c.birth_weight_kg,
                        sa.case((scope.child_clause(ops._CHILD_TABLE_COLUMNS), True), else_=False)
-                       .label("child_visible"),
-                       sa.case((scope.posyandu_clause(_T.c.posyandu_id), True), else_=False)
-                       .label("posyandu_visible"))
+                       .label("child_visible"))
              .join(_C, _C.c.id == _T.c.child_id).where(_T.c.id.in_(ids)))
     out = {}
     for r in session.execute(query).all():
         row = _Row(r._mapping)
-        row["child_visible"], row["posyandu_visible"] = bool(row["child_visible"]), bool(row["posyandu_visible"])
+        row["child_visible"] = bool(row["child_visible"])
         out[row["id"]] = row
     return out
 

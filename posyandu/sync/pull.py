@@ -59,6 +59,16 @@ IMMUNIZATION_FIELDS = ("id", "child_id", "posyandu_id", "vaccine_code", "dose_co
                        "version", "updated_at")
 
 
+#: What a parent's phone does not get (as the REST parent views): identifiers, address, notes,
+#: lot numbers and who gave a dose.
+_PARENT_HIDDEN = frozenset({"nik_masked", "mother_nik_masked", "kk_masked", "address", "rt", "rw", "desa_code",
+                            "notes", "oedema", "lot_number", "given_by_name", "place_name"})
+
+
+def _fields_for(scope, fields):
+    return tuple(f for f in fields if f not in _PARENT_HIDDEN) if scope.is_parent else fields
+
+
 def _json_value(value):
     if isinstance(value, uuid.UUID):
         return str(value)
@@ -196,6 +206,7 @@ def _pull_snapshot(scope, state: dict, limit: int) -> dict:
         if remaining <= 0:
             break
         name, model, fields, deleted_column = entities[index]
+        fields = _fields_for(scope, fields)
         columns = _plan(model, fields)[0]
         query = sa.select(*columns).where(_scope_filter(scope, model)).order_by(model.id).limit(remaining)
         if deleted_column:
@@ -247,6 +258,7 @@ def _pull_changes(scope, since_seq: int, limit: int) -> dict:
         ids = wanted.get(name)
         if not ids:
             continue
+        fields = _fields_for(scope, fields)
         columns = _plan(model, fields)[0]
         query = sa.select(*columns).where(model.id.in_(ids), _scope_filter(scope, model))
         if deleted_column:

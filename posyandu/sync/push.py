@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import marshmallow as ma
+import sqlalchemy as sa
 
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, flatten_messages
 from ..extensions import db
@@ -108,7 +109,7 @@ def _apply_one(scope, registry, index: int, item: dict) -> dict:
                         errors={"entity": [f"Unknown entity; expected one of {sorted(registry)}."]})
     prepared = _prepared(item)
     op, base_version, data = prepared["op"], prepared["base_version"], prepared["data"]
-    if op == "delete" and _is_deleted(entity, record_id):
+    if op == "delete" and _is_deleted(scope, entity, record_id):
         return _receipt(index, entity, record_id, "duplicate")
     savepoint = db.session.begin_nested()
     try:
@@ -155,10 +156,19 @@ def _current(entity: str, record_id) -> dict:
     return {"version": record.get("version"), "record": record}
 
 
-def _is_deleted(entity: str, record_id) -> bool:
-    """Already deleted (a retried delete): exists with its soft-delete mark set."""
+def _is_deleted(scope, entity: str, record_id) -> bool:
+    """Already deleted (a retried delete): exists with its soft-delete mark set, for a child in
+    the caller's scope (anyone else's record is not found, deleted or not)."""
     try:
         rid = uuid.UUID(str(record_id))
     except (ValueError, TypeError):
         return False
-    return record_by_id(entity, rid) is None and record_by_id(entity, rid, include_deleted=True) is not None
+    if record_by_id(entity, rid) is not None:
+        return False
+    deleted = record_by_id(entity, rid, include_deleted=True)
+    if deleted is None:
+        return False
+    from ..children.models import Child
+    child_id = uuid.UUID(str(deleted.get("child_id") or deleted["id"]))
+    return db.session.execute(
+        sa.select(Child.id).where(Child.id == child_id, scope.child_clause())).first() is not None
