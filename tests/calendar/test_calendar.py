@@ -60,6 +60,9 @@ def test_sessions_in_a_range_with_exceptions(client, world):
     assert listed[2]["start_time"] == "13:00"
     audited = db.session.execute(sa.select(AuditEvent).where(AuditEvent.entity == "calendar_exception")).scalars().all()
     assert [a.action for a in audited] == ["create", "create", "create"]
+    trail = client.get("/api/v1/audit?entity=calendar_exception", headers=H(world.staff_a))
+    assert trail.status_code == 200, trail.json
+    assert [e["entity"] for e in trail.json["items"]] == ["calendar_exception"] * 3
 
 
 def test_wita_posyandu_times(client, world):
