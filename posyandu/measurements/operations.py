@@ -55,6 +55,7 @@ from sqlalchemy.orm.util import identity_key
 
 from ..audit.log import audit, field_diff
 from ..children.models import Child
+from ..core.growth.trend import month_index
 from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
@@ -171,7 +172,7 @@ _CHILD_AND_RECENT: dict = {}
 
 
 def _first_of_month_before(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 - months
+    index = month_index(day) - months
     return date(index // 12, index % 12 + 1, 1)
 
 

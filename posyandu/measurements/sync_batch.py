@@ -210,10 +210,10 @@ def _decide_update(scope, row, data, base_version, events, pos, update_data, row
 
 
 def _decide_delete(row, base_version, events, pos) -> dict:
-    if row is not None and row["deleted_at"] is not None and row["child_visible"]:
-        return {"status": "duplicate"}  # a retried delete
     if row is None or not row["child_visible"]:
         return _not_found("No such measurement.")
+    if row["deleted_at"] is not None:
+        return {"status": "duplicate"}  # a retried delete
     if base_version is not None and base_version != row["version"]:
         _touch(events, row, pos)
         return {"status": "conflict", "detail": _stale(row, base_version), "_record": True}

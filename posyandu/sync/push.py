@@ -168,7 +168,6 @@ def _is_deleted(scope, entity: str, record_id) -> bool:
     deleted = record_by_id(entity, rid, include_deleted=True)
     if deleted is None:
         return False
-    from ..children.models import Child
-    child_id = uuid.UUID(str(deleted.get("child_id") or deleted["id"]))
-    return db.session.execute(
-        sa.select(Child.id).where(Child.id == child_id, scope.child_clause())).first() is not None
+    from ..children.models import Child  # only measurements and immunizations are deleted
+    return db.session.execute(sa.select(Child.id).where(
+        Child.id == uuid.UUID(deleted["child_id"]), scope.child_clause())).first() is not None
