@@ -38,6 +38,8 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from synthetic import add_months, insert_area, weight_and_length
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PASSWORD = "bench-Password-123"
@@ -48,14 +50,6 @@ PASSWORD = "bench-Password-123"
 # --------------------------------------------------------------------------------------------
 def _months_between(a: date, b: date) -> int:
     return (b.year - a.year) * 12 + b.month - a.month
-
-
-def _add_months(d: date, months: int) -> date:
-    import calendar
-    y, m = divmod(d.month - 1 + months, 12)
-    y += d.year
-    m += 1
-    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
 
 
 def seed(database_url: str, n_posyandu: int, n_children: int, years: int, rng: random.Random) -> dict:
@@ -69,7 +63,7 @@ def seed(database_url: str, n_posyandu: int, n_children: int, years: int, rng: r
 
     pw_hash = hash_password(PASSWORD)
     today = date.today()
-    start = _add_months(today.replace(day=1), -12 * years)
+    start = add_months(today.replace(day=1), -12 * years)
     url = database_url.replace("postgresql+psycopg://", "postgresql://")
     names_f = ["Aisyah", "Putri", "Siti", "Nur", "Dewi", "Ayu", "Rina", "Salsabila", "Zahra", "Nabila"]
     names_m = ["Ahmad", "Muhammad", "Budi", "Rizky", "Fajar", "Dimas", "Bagus", "Arif", "Yusuf", "Rafi"]
@@ -77,24 +71,9 @@ def seed(database_url: str, n_posyandu: int, n_children: int, years: int, rng: r
     now = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     with psycopg.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("INSERT INTO region (code, level, name, parent_code) VALUES "
-                    "('35','provinsi','Jawa Timur',NULL), ('3525','kabupaten','Kabupaten Gresik','35'), "
-                    "('352501','kecamatan','Kebomas','3525') ON CONFLICT DO NOTHING")
-        cur.execute("INSERT INTO puskesmas (code, name, kecamatan_code, kabupaten_code) VALUES "
-                    "('BENCH-PKM','Puskesmas Bench','352501','3525') RETURNING id")
-        pkm_id = cur.fetchone()[0]
-        posyandu_ids, kader = [], []
-        for i in range(n_posyandu):
-            desa = f"352501{2001 + i:04d}"
-            cur.execute("INSERT INTO region (code, level, name, parent_code) VALUES (%s,'desa',%s,'352501')",
-                        (desa, f"Desa {i + 1}"))
-            cur.execute(
-                "INSERT INTO posyandu (code, name, desa_code, puskesmas_id, kabupaten_code, timezone,"
-                " timezone_overridden, session_rule, session_start, session_end, is_active, created_at)"
-                " VALUES (%s,%s,%s,%s,'3525','Asia/Jakarta',false,'nth_weekday:2:TUE','08:00','11:00',true,%s)"
-                " RETURNING id", (f"BENCH-{i:03d}", f"Posyandu Bench {i + 1}", desa, pkm_id, now))
-            pid = cur.fetchone()[0]
-            posyandu_ids.append(pid)
+        area = insert_area(cur, n_posyandu, now)
+        posyandu_ids, kader = [pid for pid, _ in area], []
+        for i, (pid, _) in enumerate(area):
             cur.execute("INSERT INTO user_account (username, full_name, role, password_hash, is_active, language,"
                         " created_at, updated_at) VALUES (%s,%s,'kader',%s,true,'id',%s,%s) RETURNING id",
                         (f"kader{i:03d}", f"Kader {i}", pw_hash, now, now))
@@ -117,26 +96,23 @@ def seed(database_url: str, n_posyandu: int, n_children: int, years: int, rng: r
                 cid = uuid.uuid4()
                 children.append((cid, pid, sex, birth))
                 copy.write_row((cid, pid, name, name_key(name), sex, birth, mother, name_key(mother),
-                                f"352501{2001 + (i % n_posyandu):04d}", "active", 1, now, now))
+                                area[i % n_posyandu][1], "active", 1, now, now))
         m_cols = ("id", "child_id", "posyandu_id", "measured_on", "weight_kg", "length_cm", "measure_method",
                   "oedema", "version", "created_at", "updated_at")
         n_meas = 0
         with cur.copy(f"COPY measurement ({', '.join(m_cols)}) FROM STDIN") as copy:
             for cid, pid, sex, birth in children:
-                first_month = max(_add_months(birth, 1), start)
+                first_month = max(add_months(birth, 1), start)
                 z_w, z_l = rng.gauss(-0.6, 1.0), rng.gauss(-1.0, 1.1)
                 months = _months_between(first_month, today)
                 for k in range(months):
                     if rng.random() < 0.12:  # missed months
                         continue
-                    day = _add_months(first_month, k).replace(day=min(28, 5 + (hash(cid) % 20)))
+                    day = add_months(first_month, k).replace(day=min(28, 5 + (hash(cid) % 20)))
                     if day >= today:
                         break
                     age_m = max(0.0, (day - birth).days / 30.4375)
-                    median_l = 49.9 + 25.0 * (1 - pow(2.718, -age_m / 9)) + 0.62 * age_m
-                    median_w = 3.3 + 6.5 * (1 - pow(2.718, -age_m / 6)) + 0.17 * age_m
-                    length = round(median_l * (1 + 0.037 * (z_l + rng.gauss(0, 0.15))), 1)
-                    weight = round(max(1.8, median_w * (1 + 0.11 * (z_w + rng.gauss(0, 0.2)))), 1)
+                    weight, length = weight_and_length(rng, age_m, z_w, z_l)
                     method = "lying" if age_m < 24 else "standing"
                     copy.write_row((uuid.uuid4(), cid, pid, day, weight, length, method, False, 1, now, now))
                     n_meas += 1

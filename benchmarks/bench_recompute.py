@@ -23,7 +23,6 @@ The database is dropped at the end unless ``--keep`` is given.
 from __future__ import annotations
 
 import argparse
-import calendar
 import os
 import random
 import subprocess
@@ -37,16 +36,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
+from synthetic import add_months, insert_area, weight_and_length  # noqa: E402 (benchmarks/ is the script's dir)
+
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 #: Last commit with the old recompute_all (aggregate per batch, per-row conversions, executemany).
 BASELINE_REV = "f8ae1b713e724d1c331ac03807f4896f5c1c7fab"
-
-
-def _add_months(d: date, months: int) -> date:
-    y, m = divmod(d.month - 1 + months, 12)
-    y += d.year
-    m += 1
-    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,23 +93,7 @@ def seed(url: str, n_children: int, per_child: int, seed_value: int) -> int:
     dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     n_posyandu = max(1, min(50, n_children // 100))
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("INSERT INTO region (code, level, name, parent_code) VALUES "
-                    "('35','provinsi','Jawa Timur',NULL), ('3525','kabupaten','Kabupaten Gresik','35'), "
-                    "('352501','kecamatan','Kebomas','3525') ON CONFLICT DO NOTHING")
-        cur.execute("INSERT INTO puskesmas (code, name, kecamatan_code, kabupaten_code) VALUES "
-                    "('BENCH-PKM','Puskesmas Bench','352501','3525') RETURNING id")
-        pkm_id = cur.fetchone()[0]
-        posyandu = []
-        for i in range(n_posyandu):
-            desa = f"352501{2001 + i:04d}"
-            cur.execute("INSERT INTO region (code, level, name, parent_code) VALUES (%s,'desa',%s,'352501')",
-                        (desa, f"Desa {i + 1}"))
-            cur.execute(
-                "INSERT INTO posyandu (code, name, desa_code, puskesmas_id, kabupaten_code, timezone,"
-                " timezone_overridden, session_rule, session_start, session_end, is_active, created_at)"
-                " VALUES (%s,%s,%s,%s,'3525','Asia/Jakarta',false,'nth_weekday:2:TUE','08:00','11:00',true,%s)"
-                " RETURNING id", (f"BENCH-{i:03d}", f"Posyandu Bench {i + 1}", desa, pkm_id, now))
-            posyandu.append((cur.fetchone()[0], desa))
+        posyandu = insert_area(cur, n_posyandu, now)
         children = []
         child_cols = ("id", "posyandu_id", "name", "name_key", "sex", "birth_date", "birth_weight_kg",
                       "desa_code", "status", "version", "created_at", "updated_at")
@@ -144,13 +122,10 @@ def seed(url: str, n_children: int, per_child: int, seed_value: int) -> int:
                         k += 1                      # a missed month
                     elif r < 0.11 and j:
                         k -= 1                      # a second weighing in the same month
-                    day = _add_months(birth, k + 1).replace(day=day_of_month)
+                    day = add_months(birth, k + 1).replace(day=day_of_month)
                     k += 1
                     age_m = max(0.0, (day - birth).days / 30.4375)
-                    median_l = 49.9 + 25.0 * (1 - pow(2.718, -age_m / 9)) + 0.62 * age_m
-                    median_w = 3.3 + 6.5 * (1 - pow(2.718, -age_m / 6)) + 0.17 * age_m
-                    length = round(median_l * (1 + 0.037 * (z_l + rng.gauss(0, 0.15))), 1)
-                    weight = round(max(1.8, median_w * (1 + 0.11 * (z_w + rng.gauss(0, 0.2)))), 1)
+                    weight, length = weight_and_length(rng, age_m, z_w, z_l)
                     e = rng.random()
                     if e < 0.01:
                         weight = None
