@@ -10,6 +10,7 @@ from ..blueprint import Blueprint
 
 from ..auth.scope import current_scope, roles_required
 from ..errors import flatten_messages
+from ..i18n import current_language, localize_receipt
 from . import pull as pull_ops
 from . import push as push_ops
 from .schemas import (PullQuerySchema, PullResponseSchema, PushRecordSchema, PushRequestSchema,
@@ -51,6 +52,8 @@ def push(body):
         raw = body["records"][i]
         receipts[i] = {"index": i, "entity": raw.get("entity"), "id": raw.get("id") if isinstance(raw.get("id"), str) else None,
                        "status": "invalid", "errors": errors}
+    language = current_language()
+    receipts = [localize_receipt(r, language) for r in receipts]
     return {"receipts": receipts, "summary": dict(Counter(r["status"] for r in receipts))}
 
 
