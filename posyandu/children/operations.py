@@ -694,7 +694,9 @@ def _months_before(day: date, months: int) -> date:
 
 
 def list_children(scope, filters: dict) -> tuple[list[Child], str | None]:
-    """Children in scope, ordered by name key then id, keyset-paginated."""
+    """Children in scope, ordered by the name as written (case-insensitive, ``name_sort``) then
+    id, keyset-paginated: the cursor holds the last row's (name_sort, id), and both columns
+    compare byte-wise on SQLite and PostgreSQL, so pages neither skip nor repeat a child."""
     query = sa.select(Child).where(scope.child_clause())
     if filters.get("posyandu_id") is not None:
         query = query.where(Child.posyandu_id == filters["posyandu_id"])
@@ -715,11 +717,11 @@ def list_children(scope, filters: dict) -> tuple[list[Child], str | None]:
             query = query.where(Child.name_key.like(f"%{token}%"))
     if filters.get("cursor"):
         key, child_id = _decode_cursor(filters["cursor"])
-        query = query.where(sa.tuple_(Child.name_key, Child.id) > sa.tuple_(sa.literal(key), sa.literal(child_id, sa.Uuid)))
+        query = query.where(sa.or_(Child.name_sort > key, sa.and_(Child.name_sort == key, Child.id > child_id)))
     limit = filters.get("limit", 50)
     rows = db.session.scalars(query.options(selectinload(Child.guardians))
-                              .order_by(Child.name_key, Child.id).limit(limit + 1)).all()
-    next_cursor = _encode_cursor(rows[limit - 1].name_key, rows[limit - 1].id) if len(rows) > limit else None
+                              .order_by(Child.name_sort, Child.id).limit(limit + 1)).all()
+    next_cursor = _encode_cursor(rows[limit - 1].name_sort, rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 

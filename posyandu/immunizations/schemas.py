@@ -13,6 +13,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ..core.schedule import default_schedule
+from ..schema_fields import RegionCode
 from .models import PLACES
 
 _LATEST_TZ = timezone(timedelta(hours=9))
@@ -214,7 +215,7 @@ class CompletenessOut(ma.Schema):
 
 
 class RegionSettingsOut(ma.Schema):
-    kabupaten_code = fields.String(allow_none=True)
+    kabupaten_code = RegionCode(level="kabupaten", allow_none=True)
     je_programme = fields.Boolean()
     cohort_born_from = fields.Dict(keys=fields.String(), values=fields.Date(allow_none=True))
     source = fields.String(metadata={"enum": ["national", "kabupaten"]})
