@@ -234,8 +234,7 @@ def parent_from_firebase(uid: str, phone: str, display_name: str | None = None) 
         # The Firebase account changed its number to one another account holds.
         raise Conflict("This phone number belongs to another account.")
     if user is not None and user.role != "parent":
-        raise Conflict("This phone number belongs to a staff account: sign in with username and password. "
-                       "(Nomor ini milik akun petugas/kader.)")
+        raise Conflict("This phone number belongs to a staff account: sign in with username and password.")
     if user is not None and not user.is_active:
         raise Unauthorized("This account is disabled.", slug="account-disabled",
                            title="Account disabled")

@@ -9,7 +9,7 @@ An AST walk over ``posyandu/`` collecting the text of:
 * exceptions whose text is shown to users through ``str(exc)`` (``CodeError``, ``RuleError``);
 * ``error=`` of validators, ``default_error_messages`` of custom fields;
 * ``{"message": ...}`` of warnings; ``errors[...] = [...]``, ``errors.setdefault(..).append(..)``
-  and ``problems.append(..)`` in validation helpers.
+  and ``problems.append(..)`` in validation helpers; lists returned by ``*_errors`` functions.
 
 Each message is reduced to a *skeleton*: f-string values and non-literal parts of ``+``
 concatenations become ``{}``; catalogue templates are reduced the same way. Module-level string
@@ -111,6 +111,12 @@ def messages_in(path: pathlib.Path) -> list[Found]:
         for text in _strings(node, constants):
             if text.strip():
                 found.append(Found(text, f"{rel}:{where_node.lineno}"))
+
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef) and function.name.endswith("_errors"):
+            for node in ast.walk(function):
+                if isinstance(node, ast.Return) and isinstance(node.value, (ast.List, ast.Tuple)):
+                    add(node.value, node)
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
