@@ -28,7 +28,8 @@ loglevel = "info"
 forwarded_allow_ips = "127.0.0.1,::1"
 
 _metrics_on = bool(os.environ.get("METRICS_TOKEN") or os.environ.get("METRICS_ALLOWED_NETWORKS"))
-if _metrics_on and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+_own_directory = _metrics_on and not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _own_directory:
     _runtime = (os.environ.get("RUNTIME_DIRECTORY") or "").split(":")[0] or tempfile.gettempdir()
     # Set before any worker imports prometheus_client (workers inherit the environment).
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(_runtime, f"posyandu-metrics-{os.getpid()}")
@@ -39,6 +40,11 @@ def on_starting(server):
     if directory:
         shutil.rmtree(directory, ignore_errors=True)  # values of a previous run are not ours
         os.makedirs(directory, mode=0o700, exist_ok=True)
+
+
+def on_exit(server):
+    if _own_directory:  # ours, not the administrator's: leave nothing behind
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def child_exit(server, worker):
