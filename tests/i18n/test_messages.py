@@ -261,3 +261,18 @@ def test_login_and_rate_limit_texts_come_from_the_catalogue(client, world):
         assert english.json["title"] == "Too many attempts"
     finally:
         limiter.reset()
+
+
+def test_every_problem_type_in_the_code_has_its_one_title():
+    """A slug raised anywhere (``slug="..."``, a Problem subclass's ``slug``, the HTTP status map)
+    is in ``errors.TITLES``, so all responses of a type carry the same title."""
+    import re
+    from tests.i18n.scan import ROOT
+    slugs = set()
+    for path in ROOT.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        slugs |= set(re.findall(r'slug\s*=\s*"([a-z0-9-]+)"', text))
+        slugs |= set(re.findall(r'^\s+slug = "([a-z0-9-]+)"', text, re.MULTILINE))
+        slugs |= set(re.findall(r'\b[1-5]\d\d: "([a-z0-9-]+)"', text))
+    assert slugs, "the scan found no slug at all"
+    assert sorted(slugs - set(TITLES)) == []
