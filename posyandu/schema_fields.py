@@ -32,6 +32,7 @@ class RegionCode(fields.Field):
         metadata.setdefault("description", "Kemendagri code")
         metadata["description"] += f" (dotted, e.g. {example}; undotted accepted on input)."
         metadata.setdefault("example", example)
+        metadata.setdefault("type", "string")
         super().__init__(metadata=metadata, **kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):

@@ -1,15 +1,2 @@
-"""A clean rate limiter for each i18n test (several tests sign in with wrong passwords)."""
-from __future__ import annotations
-
-import pytest
-
-from posyandu.extensions import limiter
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(app):
-    with app.app_context():
-        limiter.reset()
-    yield
-    with app.app_context():
-        limiter.reset()
+"""The auth tests' clean rate limiter for each i18n test (several sign in with wrong passwords)."""
+from tests.auth.conftest import _fresh_rate_limits  # noqa: F401  (autouse fixture)
