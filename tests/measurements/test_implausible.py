@@ -198,3 +198,29 @@ def test_a_pushed_batch_judges_visits_as_posting_them_one_by_one(client, world, 
     assert got == [(a["trend"]["status"], a["weight_implausible"], a["trend"]["gain_g"]) for a in posted]
     assert got == [("B", False, None), (None, True, None), ("O", False, None), (None, True, None),
                    ("O", False, None)]
+
+
+def test_a_sync_edit_confirms_or_corrects_like_the_rest_api(client, world, post_visit, h):
+    boy = factories.child(world.posyandu_a1, "Bima", sex=1, birth_date=date(2024, 1, 10))
+    _visit(post_visit, boy, "2025-01-15", 9.0)
+    feb = _visit(post_visit, boy, "2025-02-15", 11.0)
+    march = _visit(post_visit, boy, "2025-03-15", 9.4)
+    assert feb["assessment"]["weight_implausible"] and march["assessment"]["trend"]["status"] == "O"
+    edit = {"entity": "measurement", "id": feb["id"], "base_version": feb["version"],
+            "data": {"confirm_implausible": True}}
+    receipt = client.post(f"{API}/sync/push", json={"records": [edit]},
+                          headers=h(world.kader_a1)).json["receipts"][0]
+    assert receipt["status"] == "applied", receipt
+    assert (receipt["record"]["weight_implausible"], receipt["record"]["trend_status"],
+            receipt["record"]["confirm_implausible"]) == (False, "N", True)
+    row = _stored(march["id"])
+    assert row.weight_implausible is True and row.trend_status is None   # now judged against 11.0 kg
+    # the cadre corrects February instead: 9.2 kg is +200 g since January -> N
+    fix = {"entity": "measurement", "id": feb["id"], "base_version": receipt["version"],
+           "data": {"weight_kg": 9.2, "confirm_implausible": False}}
+    receipt = client.post(f"{API}/sync/push", json={"records": [fix]},
+                          headers=h(world.kader_a1)).json["receipts"][0]
+    assert receipt["status"] == "applied" and receipt["record"]["trend_status"] == "N"
+    row = _stored(march["id"])
+    # March 9.4 - February 9.2 = 200 g >= KBM(14) = 200 g -> N
+    assert (row.weight_implausible, row.trend_status, row.gain_g) == (False, "N", 200)
