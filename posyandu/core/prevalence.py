@@ -370,12 +370,12 @@ class PrevalenceAccumulator:
                   np.where(valid_age & valid_sex, cell_sex * 6 + cell_age, -1)]
         levels += cell_opt
         for s, lv in zip(self.strata, levels):
-            ok = lv >= 0
-            if not ok.any():
-                continue
-            if s.na_level < 0 or not np.all(lv[ok] == s.na_level):
+            # anthro's simple path selects a group with `grouping == group`: for the NA group
+            # of a character grouping that selects only NAs, so its row stays empty (pop 0)
+            ok = (lv >= 0) & (lv != s.na_level)
+            if ok.any():
                 s.has_value = True
-            np.add.at(s.sums, lv[ok], cs[ok])
+                np.add.at(s.sums, lv[ok], cs[ok])
 
     def _level_codes(self, s: _Stratum, values, sel) -> np.ndarray:
         """Level index per row for an optional grouping (-1: in no level)."""
