@@ -291,11 +291,21 @@ def _blank(res: dict, mask: np.ndarray) -> None:
 
 
 # --------------------------------------------------------------------------- one chunk
-def process_chunk(chunk: Chunk, layout: Layout, opts: Options) -> ChunkResult:
-    """Compute and format one chunk of rows (see the module docstring)."""
+@dataclass
+class ParsedChunk:
+    """One chunk's input fields parsed for the engine (see :func:`parse_chunk`)."""
+
+    kw: dict  # engine arguments by field (None: column absent); bad numbers kept as text
+    floats: dict[str, np.ndarray]  # numeric fields as float64 (NaN: missing or not a number)
+    months: np.ndarray  # unrounded age in months (NaN: missing)
+    in_cols: dict  # field -> text cells (rows of the wrong width blanked)
+    bad_len: list[int]  # positions of rows with the wrong number of fields
+
+
+def parse_chunk(chunk: Chunk, layout: Layout, opts: Options) -> ParsedChunk:
+    """Text cells of the anthro input fields -> engine arguments (one call per chunk)."""
     cols = chunk.columns
     n = len(chunk)
-    width = layout.width
     bad_len = list(chunk.field_counts)
     in_cols = {fld: cols[pos] for fld, pos in layout.positions.items() if pos is not None}
     if bad_len:  # a row we cannot align: compute nothing from it
@@ -304,10 +314,9 @@ def process_chunk(chunk: Chunk, layout: Layout, opts: Options) -> ChunkResult:
             for i in bad_len:
                 c[i] = ""
             in_cols[fld] = c
-
-    # -- parse
     kw = {}
     floats = {}
+    months = None
     for fld in NUMERIC_FIELDS:
         col = in_cols.get(fld)
         if col is None:
@@ -328,20 +337,40 @@ def process_chunk(chunk: Chunk, layout: Layout, opts: Options) -> ChunkResult:
     for fld in CODE_FIELDS:
         col = in_cols.get(fld)
         kw[fld] = None if col is None else parse_codes(col, fld)
+    if months is None:
+        months = floats["age"] / DAYS_PER_MONTH
+    return ParsedChunk(kw, floats, months, in_cols, bad_len)
 
+
+def compute_chunk(p: ParsedChunk) -> dict:
+    """The engine on a parsed chunk; rows of the wrong width get ``bad_field_count``."""
+    kw = p.kw
     res = compute_zscores(sex=kw["sex"], age_days=kw["age"], weight=kw["weight"],
                           lenhei=kw["lenhei"], measure=kw["measure"], headc=kw["headc"],
                           armc=kw["armc"], triskin=kw["triskin"], subskin=kw["subskin"],
                           oedema=kw["oedema"])
-    err = res["error"]
-    if bad_len:
-        for i in bad_len:
+    if p.bad_len:
+        err = res["error"]
+        for i in p.bad_len:
             err[i] = "bad_field_count"
+        mask = np.zeros(len(err), dtype=bool)
+        mask[p.bad_len] = True
+        _blank(res, mask)
+    return res
+
+
+def process_chunk(chunk: Chunk, layout: Layout, opts: Options) -> ChunkResult:
+    """Compute and format one chunk of rows (see the module docstring)."""
+    n = len(chunk)
+    width = layout.width
+    cols = chunk.columns
+    p = parse_chunk(chunk, layout, opts)
+    kw, floats, in_cols, months = p.kw, p.floats, p.in_cols, p.months
+    res = compute_chunk(p)
+    err = res["error"]
     err_idx = [i for i, e in enumerate(err.tolist()) if e is not None]
     err_mask = np.zeros(n, dtype=bool)
     err_mask[err_idx] = True
-    if bad_len:
-        _blank(res, err_mask)
 
     # -- categories (PMK 2/2020)
     if opts.age_unit == "months" and in_cols.get("age") is not None:

@@ -413,3 +413,83 @@ def format_rows(columns: Sequence[Sequence[str]], delimiter: str) -> str:
     if not columns or not len(columns[0]):
         return ""
     return "\n".join(map(delimiter.join, zip(*columns))) + "\n"
+
+
+# --------------------------------------------------------------------------- small tables
+def find_column(header: Sequence[str], name: str) -> int:
+    """Position of column ``name`` (case-insensitive); :class:`InputError` if absent/doubled."""
+    hits = [i for i, h in enumerate(header) if h.strip().lower() == name.strip().lower()]
+    if len(hits) > 1:
+        raise InputError(f"column {name!r} appears {len(hits)} times in the header")
+    if not hits:
+        shown = ", ".join(repr(h) for h in header[:12]) + (" ..." if len(header) > 12 else "")
+        raise InputError(f"column {name!r} not in the header (found {len(header)} column(s): "
+                         f"{shown})")
+    return hits[0]
+
+
+def number_text(v) -> str:
+    """A number as R's ``write.csv`` writes it: 15 significant digits, ``Inf``, NA empty."""
+    if v is None:
+        return ""
+    if isinstance(v, int):
+        return str(v)
+    if v != v:
+        return ""
+    if v in (float("inf"), float("-inf")):
+        return "Inf" if v > 0 else "-Inf"
+    return "%.15g" % v
+
+
+def write_table(path: str, header: Sequence[str], rows: Sequence[dict], *,
+                delimiter: str = ",") -> None:
+    """A small result table (dict rows) as CSV (``-``: stdout) or, for ``*.xlsx``, a workbook
+    (numbers as numbers, missing as empty cells). Written to a temporary file and renamed."""
+    if path != "-" and path.lower().endswith(".xlsx"):
+        _write_xlsx(path, header, rows)
+        return
+    lines = [delimiter.join(quote_cell(h, delimiter) for h in header)]
+    for r in rows:
+        lines.append(delimiter.join(quote_cell(v, delimiter) if isinstance(v, str)
+                                    else number_text(v) for v in (r[h] for h in header)))
+    text = "\n".join(lines) + "\n"
+    if path == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    tmp = f"{path}.part-{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _write_xlsx(path: str, header: Sequence[str], rows: Sequence[dict]) -> None:
+    import xlsxwriter
+
+    tmp = f"{path}.part-{os.getpid()}.xlsx"
+    try:
+        wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "nan_inf_to_errors": False})
+        ws = wb.add_worksheet("prevalence")
+        bold = wb.add_format({"bold": True})
+        ws.write_row(0, 0, list(header), bold)
+        ws.freeze_panes(1, 1)
+        for i, r in enumerate(rows, start=1):
+            for j, h in enumerate(header):
+                v = r[h]
+                if isinstance(v, str):
+                    ws.write_string(i, j, v)
+                elif v is None or (isinstance(v, float) and (v != v or v in (float("inf"),
+                                                                            float("-inf")))):
+                    continue  # NA: an empty cell
+                else:
+                    ws.write_number(i, j, v)
+        ws.set_column(0, 0, 32)
+        wb.close()
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
