@@ -184,11 +184,12 @@ def _run(args, table, layout, opts, version: str) -> int:
     to_stdout = args.output == "-"
     tmp_path = None
     if to_stdout:
-        out = sys.stdout
+        sys.stdout.flush()
+        out = getattr(sys.stdout, "buffer", None) or _TextSink(sys.stdout)
     else:
         tmp_path = f"{args.output}.part-{os.getpid()}"
         try:
-            out = open(tmp_path, "w", encoding="utf-8", newline="")
+            out = open(tmp_path, "wb")
         except OSError as exc:
             _err(f"{args.output}: cannot write ({exc.strerror or exc})")
             return 1
@@ -201,11 +202,10 @@ def _run(args, table, layout, opts, version: str) -> int:
                disable=not _show_progress(args.progress), dynamic_ncols=True, leave=False)
     status = 0
     try:
-        header = [tabular.quote_cell(h, opts.delimiter) for h in layout.out_header]
-        out.write(opts.delimiter.join(header) + "\n")
+        writer = tabular.CsvWriter(out, layout.out_header, opts.delimiter)
         for chunk in table.chunks():
             res = batch.process_chunk(chunk, layout, opts)
-            out.write(tabular.format_rows(res.columns, opts.delimiter))
+            writer.write(res.columns)
             total_rows += res.rows
             for row, code in res.errors:
                 error_counts[code] += 1
@@ -252,6 +252,19 @@ def _run(args, table, layout, opts, version: str) -> int:
             more = ", ..." if count > len(rows) else ""
             _err(f"  {code}: {count:,} row(s): rows {', '.join(map(str, rows))}{more}")
     return 0
+
+
+class _TextSink:
+    """A text stream (no ``.buffer``) used as a binary one: UTF-8 bytes decoded back."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, data) -> None:
+        self.stream.write(bytes(data).decode("utf-8"))
+
+    def flush(self) -> None:
+        self.stream.flush()
 
 
 def _cmd_prevalence(args: argparse.Namespace) -> int:
@@ -318,7 +331,7 @@ def _run_prevalence(args, table, layout, group_pos, opts, delim: str) -> int:
             res = batch.compute_chunk(parsed)
             oedema = parsed.kw["oedema"]
             oed = (np.zeros(len(chunk), dtype=bool) if oedema is None else oedema == 1.0)
-            groups = {key: chunk.columns[pos] for key, pos in group_pos.items()}
+            groups = {key: chunk.text(pos) for key, pos in group_pos.items()}
             acc.add_zscores(res, oedema=oed, age_months=parsed.months, groups=groups)
             for i, code in enumerate(res["error"].tolist()):
                 if code is not None:
