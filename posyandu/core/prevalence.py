@@ -33,14 +33,14 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
-from scipy import stats
+from scipy.special import stdtrit  # what scipy.stats.t.ppf calls, without scipy.stats' import
 
 
 def t_quantile(N) -> np.ndarray:
     """anthro's ``qt(0.975, N - 1)`` (NaN when N < 2)."""
     N = np.asarray(N, dtype=float)
     with np.errstate(invalid="ignore"):
-        return np.where(N >= 2, stats.t.ppf(0.975, np.maximum(N - 1, 1)), np.nan)
+        return np.where(N >= 2, stdtrit(np.maximum(N - 1, 1), 0.975), np.nan)
 
 
 def proportion(k, n, N) -> dict[str, np.ndarray]:
