@@ -37,6 +37,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
@@ -287,19 +288,32 @@ def pypi_e2e(src: str, dst: str) -> int:
     return 0
 
 
-def run_child(cmd: list[str], stdout_path: str | None = None) -> dict:
-    """Run ``cmd``; wall clock, CPU (user + sys) and peak RSS of that child (wait4)."""
-    with tempfile.TemporaryFile() as err, \
-            open(stdout_path or os.devnull, "wb") as out:
-        t = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
-        _, status, ru = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        text = err.read().decode("utf-8", "replace")
-    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024,
-            "code": proc.returncode, "stderr": text}
+_LAUNCHER = """import json, resource, subprocess, sys
+code = subprocess.call(sys.argv[2:])
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+json.dump({"code": code, "cpu": ru.ru_utime + ru.ru_stime, "rss_kb": ru.ru_maxrss},
+          open(sys.argv[1], "w"))
+"""
+
+
+def run_child(cmd: list[str]) -> dict:
+    """Run ``cmd`` (stdout to /dev/null): wall clock, CPU (user + sys) and peak RSS. A small
+    launcher process starts it and reads its rusage: a child forked straight from this
+    process would count this process's memory in its peak RSS until it execs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = os.path.join(tmp, "rusage.json")
+        err_path = os.path.join(tmp, "stderr")
+        with open(err_path, "wb") as err, open(os.devnull, "wb") as out:
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-c", _LAUNCHER, report, *cmd], stdout=out,
+                           stderr=err, check=False)
+            wall = time.perf_counter() - t
+        with open(report) as fh:
+            r = json.load(fh)
+        with open(err_path, "rb") as fh:
+            text = fh.read().decode("utf-8", "replace")
+    return {"wall": wall, "cpu": r["cpu"], "rss_mb": r["rss_kb"] / 1024, "code": r["code"],
+            "stderr": text}
 
 
 def replicate_csv(src: Path, dst: Path, rows: int) -> None:

@@ -218,7 +218,12 @@ def _open_csv(path: str, chunk_size: int, delimiter: str | None, encoding: str) 
         else:
             stream.close()
 
-    first = stream.readline()
+    head = stream.peek(1 << 16)[:1 << 16]
+    cr, lf = head.find(b"\r"), head.find(b"\n")
+    if cr >= 0 and (lf < 0 or cr < lf) and head[cr + 1:cr + 2] != b"\n":
+        first = stream.read(cr + 1)  # a file with lone \r line ends
+    else:
+        first = stream.readline()
     try:
         text = first.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
@@ -232,8 +237,6 @@ def _open_csv(path: str, chunk_size: int, delimiter: str | None, encoding: str) 
         raise InputError(f"{path}: empty file (no header row)")
     delim = delimiter or detect_delimiter(text)
     header = [h.strip() for h in next(csv.reader([text.rstrip("\r\n")], delimiter=delim))]
-    if first.endswith(b"\r"):  # a lone-\r file: pyarrow reads the rest the same way
-        pass
     chunks = _arrow_csv_chunks(stream, delim, len(header), chunk_size, path, encoding)
     return Table(header=header, kind="csv", delimiter=delim,
                  progress_total=total, progress_unit="B", _chunks=chunks,
