@@ -39,7 +39,7 @@ from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..measurements.models import Measurement
 from ..regions.models import Posyandu
-from ..reports.areas import Area, Month, current_month, parse_month
+from ..reports.areas import Area, Month, parse_month
 
 M = Measurement
 _STUNTED = ("tbu.stunted", "tbu.severely_stunted")
@@ -283,10 +283,6 @@ def caller_language(scope: Scope, accept_languages=None) -> str:
         if best:
             return best
     return "id"
-
-
-def default_month() -> Month:
-    return current_month()
 
 
 __all__ = ["AreaWarnings", "evaluate", "count_by_posyandu", "area_counts", "area_list", "child_warnings",

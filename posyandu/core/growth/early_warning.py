@@ -1,17 +1,24 @@
 """Growth-faltering early warning: children at risk *before* length/height-for-age falls below -2.
 
-Four rules, their thresholds in ``data/early_warning_id.json`` (each number with its source or
-reasoning, tagged U where unverified):
+Five rules, their thresholds in ``data/early_warning_id.json`` (each number with its source or
+reasoning, tagged U where unverified; ``docs/early-warning.md`` explains them to a puskesmas):
 
 * ``haz_decline`` -- length/height-for-age trend (least squares over the window) fell by at
   least ``min_drop_z``, the latest value is still at or above -2, and at this pace it would be
   below -2 within ``horizon_months``;
+* ``haz_near_line`` -- the latest length/height-for-age is between -2 and ``max_z`` (a level:
+  in the backtest the best single predictor of crossing the line, since a cadre's length error
+  makes short-term changes noisy);
 * ``weight_crossing`` -- weight-for-age or weight-for-length/height fell from the window's
   highest value through one of the major lines (0, -1, -2 SD) by at least ``min_drop_z``;
 * ``weight_flat`` -- no weight gain at two consecutive weighings (three weighings, each
   interval at most ``max_interval_months``): stricter than 2T, and it bridges a missed month;
 * ``gap_drop`` -- the first visit after ``min_gap_months`` or more without a visit shows a
   large drop of any index against the last value before the absence.
+
+A child is listed for a month when a rule fired at her latest visit able to evaluate it within
+the last ``recent_months``, she is not stunted already, and her latest length/height-for-age is
+not above ``max_latest_haz_z`` (far from the line).
 
 Why vectorised: an area's list (a puskesmas, a kabupaten) is computed from the stored history
 of all its children at once. Every function works on :class:`VisitColumns` -- numpy columns
