@@ -22,6 +22,11 @@ blp = Blueprint("early_warning", __name__, url_prefix=None,
                             "cross -2 SD, with the rule that fired and its numbers (docs/early-warning.md).")
 
 
+_NOT_FOUND = "The area (or child) does not exist or lies outside your scope (problem+json)."
+_INVALID = "A malformed or future month, an unknown level or rule, level without code, a bad cursor (problem+json " \
+           "naming the field)."
+
+
 def _area(scope, args):
     level, code = args.get("level"), args.get("code")
     if level is None and code is None:
@@ -44,6 +49,9 @@ def _month(args):
 @roles_required(*STAFF_ROLES)
 @blp.arguments(ListArgs, location="query")
 @blp.response(200, ListOut)
+@blp.alt_response(403, description="Parents have no area lists (use the per-child endpoint).")
+@blp.alt_response(404, description=_NOT_FOUND)
+@blp.alt_response(422, description=_INVALID)
 def early_warning_list(args):
     """Early-warning list for an area
 
@@ -69,6 +77,9 @@ def early_warning_list(args):
 @roles_required(*STAFF_ROLES)
 @blp.arguments(AreaArgs, location="query")
 @blp.response(200, CountsOut)
+@blp.alt_response(403, description="Parents have no area counts.")
+@blp.alt_response(404, description=_NOT_FOUND)
+@blp.alt_response(422, description=_INVALID)
 def early_warning_counts(args):
     """Early-warning counts per posyandu
 
@@ -84,6 +95,8 @@ def early_warning_counts(args):
 @roles_required()
 @blp.arguments(MonthArgs, location="query")
 @blp.response(200, ChildWarningOut)
+@blp.alt_response(404, description=_NOT_FOUND)
+@blp.alt_response(422, description=_INVALID)
 def child_early_warning(args, child_id):
     """A child's early warning
 
