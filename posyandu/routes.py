@@ -13,4 +13,6 @@ def API_BLUEPRINTS():
     from .immunizations.routes import blp as immunizations
     from .calendar.routes import blp as calendar
     from .reminders.routes import blp as reminders
-    return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar]
+    from .early_warning.routes import blp as early_warning
+    return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
+            early_warning]
