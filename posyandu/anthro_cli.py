@@ -4,6 +4,7 @@ Usage::
 
     posyandu-anthro zscores INPUT.csv [-o OUTPUT.csv] [options]
     posyandu-anthro zscores visits.xlsx -o - --labels id | less
+    posyandu-anthro quality INPUT.csv|xlsx --group-by COLUMN -o OUTPUT.csv|xlsx
 
 INPUT has a header row with (case-insensitive) ``sex``, ``age_days`` (required) and any of
 ``weight, lenhei, measure, headc, armc, triskin, subskin, oedema`` (the columns of
@@ -75,6 +76,8 @@ def _build_parser() -> argparse.ArgumentParser:
     z.add_argument("-q", "--quiet", action="store_true",
                    help="no summary line when every row was computed")
     z.set_defaults(func=_cmd_zscores)
+    from posyandu.tools import quality_batch
+    quality_batch.register(sub)
     return p
 
 
