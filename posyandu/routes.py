@@ -13,4 +13,6 @@ def API_BLUEPRINTS():
     from .immunizations.routes import blp as immunizations
     from .calendar.routes import blp as calendar
     from .reminders.routes import blp as reminders
-    return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar]
+    from .quality.routes import blp as quality
+    return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
+            quality]
