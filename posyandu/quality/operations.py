@@ -97,7 +97,15 @@ _FLAG_COLUMNS = ("flen", "fwei", "fwfl", "fbmi", "fhc", "fac")
 _Z_COLUMNS = ("zlen", "zwei", "zwfl", "zbmi", "zhc", "zac")
 
 
-def _visits_query(area: Area, period: Period):
+def _epoch_seconds(column, dialect: str):
+    """A timestamp as seconds since 1970 (UTC) computed by the database: one float column
+    instead of a datetime object per row."""
+    if dialect == "postgresql":
+        return sa.cast(sa.extract("epoch", column), sa.Float)
+    return (sa.func.julianday(column) - 2440587.5) * 86400.0  # SQLite stores UTC text
+
+
+def _visits_query(area: Area, period: Period, dialect: str):
     """The one statement: the area's live visits in the period with their previous visit."""
     first_day, last_day = period.first.first_day, period.last.last_day
     lookback = period.first.shift(-PREVIOUS_VISIT_LOOKBACK_MONTHS).first_day
@@ -111,7 +119,8 @@ def _visits_query(area: Area, period: Period):
     history = (
         sa.select(
             _M.c.child_id, _M.c.posyandu_id, _M.c.created_by_id, _M.c.measured_on,
-            _M.c.created_at, _M.c.weight_kg, _M.c.length_cm,
+            _epoch_seconds(_M.c.created_at, dialect).label("created_ts"), _M.c.weight_kg,
+            _M.c.length_cm,
             sa.case((_M.c.measure_method.is_(None), 1), else_=0).label("measure_missing"),
             _M.c.age_days, _M.c.clenhei, _M.c.zwfl,
             sa.case((_M.c.fwfl.is_(True), 1.0), (_M.c.fwfl.is_(False), 0.0)).label("fwfl"),
@@ -125,7 +134,8 @@ def _visits_query(area: Area, period: Period):
         .subquery("history"))
     child = Child.__table__
     h = history.c
-    return (sa.select(h.child_id, h.posyandu_id, h.created_by_id, h.measured_on, h.created_at,
+    return (sa.select(sa.cast(h.child_id, sa.String).label("child_id"), h.posyandu_id,
+                      h.created_by_id, h.measured_on, h.created_ts,
                       h.weight_kg, h.length_cm, h.measure_missing, h.age_days, h.clenhei, h.zwfl,
                       h.fwfl, h.any_flag, h.has_z, h.prev_measured_on, h.prev_clenhei,
                       h.prev_weight, child.c.sex)
@@ -133,7 +143,7 @@ def _visits_query(area: Area, period: Period):
             .where(h.posyandu_id.in_(area.posyandu_ids()), h.measured_on >= first_day))
 
 
-_COLUMN_NAMES = ("child_id", "posyandu_id", "created_by_id", "measured_on", "created_at",
+_COLUMN_NAMES = ("child_id", "posyandu_id", "created_by_id", "measured_on", "created_ts",
                  "weight_kg", "length_cm", "measure_missing", "age_days", "clenhei", "zwfl",
                  "fwfl", "any_flag", "has_z", "prev_measured_on", "prev_clenhei", "prev_weight",
                  "sex")
@@ -141,10 +151,11 @@ _COLUMN_NAMES = ("child_id", "posyandu_id", "created_by_id", "measured_on", "cre
 
 def fetch_visits(area: Area, period: Period) -> dict[str, np.ndarray]:
     """The visits as numpy columns (transposed once; no per-row Python code)."""
-    rows = db.session.execute(_visits_query(area, period)).all()
+    dialect = db.session.get_bind().dialect.name
+    rows = db.session.connection().execute(_visits_query(area, period, dialect)).all()
     raw = dict(zip(_COLUMN_NAMES, zip(*rows))) if rows else {k: () for k in _COLUMN_NAMES}
     floats = ("weight_kg", "length_cm", "age_days", "clenhei", "zwfl", "fwfl", "prev_clenhei",
-              "prev_weight", "sex")
+              "prev_weight", "sex", "created_ts")
     cols: dict[str, np.ndarray] = {k: np.array(raw[k], dtype=float) for k in floats}
     for k in ("measure_missing", "any_flag", "has_z"):
         cols[k] = np.array(raw[k], dtype=np.int8).astype(bool)
@@ -153,11 +164,8 @@ def fetch_visits(area: Area, period: Period) -> dict[str, np.ndarray]:
                                           nan=UNKNOWN_CADRE).astype(np.int64)
     cols["measured_on"] = np.array(raw["measured_on"], dtype="datetime64[D]")
     cols["prev_measured_on"] = np.array(raw["prev_measured_on"], dtype="datetime64[D]")
-    cols["created_ts"] = np.fromiter(map(_dt.datetime.timestamp, raw["created_at"]), dtype=float,
-                                     count=len(raw["created_at"]))
-    child_ids = np.array(raw["child_id"], dtype=object)
-    cols["child_key"] = (np.unique(child_ids, return_inverse=True)[1].reshape(-1) if rows
-                         else np.array([], dtype=np.int64))
+    cols["child_key"] = (np.unique(np.array(raw["child_id"], dtype=str), return_inverse=True)[1]
+                         .reshape(-1) if rows else np.array([], dtype=np.int64))
     return cols
 
 
