@@ -6,13 +6,17 @@ blueprints, CLI commands.
 from __future__ import annotations
 
 import os
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from . import config as config_module
 
+if TYPE_CHECKING:  # Flask is imported by create_app: the posyandu-anthro CLI never needs it
+    from flask import Flask
+
 
 def create_app(config: dict | None = None) -> Flask:
+    from flask import Flask
+
     app = Flask(__name__, instance_relative_config=False,
                 instance_path=os.environ.get("POSYANDU_INSTANCE_PATH", os.path.join(os.getcwd(), "instance")))
     app.config.update(config_module.from_environment(app.instance_path))

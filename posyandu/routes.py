@@ -13,6 +13,7 @@ def API_BLUEPRINTS():
     from .immunizations.routes import blp as immunizations
     from .calendar.routes import blp as calendar
     from .reminders.routes import blp as reminders
+    from .early_warning.routes import blp as early_warning
     from .quality.routes import blp as quality
     return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
-            quality]
+            early_warning, quality]
