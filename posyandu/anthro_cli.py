@@ -79,7 +79,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_input_options(pv)
     pv.set_defaults(func=_cmd_prevalence)
     from posyandu.tools import quality_batch
-    quality_batch.register(sub)
+    quality_batch.register(sub, _add_input_options)
     return p
 
 

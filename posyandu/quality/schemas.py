@@ -23,13 +23,13 @@ class QualityArgs(ma.Schema):
         "description": "Language of labels and notes; default: your account's, then Accept-Language, then id."})
 
 
-class AreaOut(ma.Schema):
+class QualityAreaOut(ma.Schema):
     level = fields.String()
     code = fields.String(metadata={"description": "Dotted Kemendagri code or registry code."})
     name = fields.String()
 
 
-class PeriodOut(ma.Schema):
+class QualityPeriodOut(ma.Schema):
     from_month = fields.String(data_key="from")
     to_month = fields.String(data_key="to")
     months = fields.Integer()
@@ -39,7 +39,7 @@ class PeriodOut(ma.Schema):
         return {"from_month": data["from"], "to_month": data["to"], "months": data["months"]}
 
 
-class GroupKeyOut(ma.Schema):
+class QualityGroupKeyOut(ma.Schema):
     kind = fields.String(metadata={"enum": ["area", "posyandu", "cadre"]})
     id = fields.Raw(allow_none=True, metadata={
         "description": "Posyandu or account id (null for visits whose author is unknown)."})
@@ -49,7 +49,7 @@ class GroupKeyOut(ma.Schema):
     role = fields.String(allow_none=True, metadata={"description": "Role of the account that entered the visits."})
 
 
-class CheckOut(ma.Schema):
+class QualityCheckOut(ma.Schema):
     check = fields.String(metadata={"enum": list(CHECKS)})
     label = fields.String()
     n = fields.Integer(metadata={"description": "Rows this figure rests on."})
@@ -66,7 +66,7 @@ class CheckOut(ma.Schema):
     enough_data = fields.Boolean()
 
 
-class RegisterOut(ma.Schema):
+class QualityRegisterOut(ma.Schema):
     check = fields.String(metadata={"enum": list(REGISTER_CHECKS)})
     label = fields.String()
     n = fields.Integer(metadata={"description": "Visits that can show the problem."})
@@ -76,8 +76,8 @@ class RegisterOut(ma.Schema):
     enough_data = fields.Boolean()
 
 
-class GroupOut(ma.Schema):
-    group = fields.Nested(GroupKeyOut)
+class QualityGroupOut(ma.Schema):
+    group = fields.Nested(QualityGroupKeyOut)
     rank = fields.Integer(metadata={"description": "1 = look here first."})
     visits = fields.Integer()
     children = fields.Integer()
@@ -93,16 +93,16 @@ class GroupOut(ma.Schema):
     too_small = fields.Boolean(metadata={"description": "Some figure rests on too few rows to judge."})
     too_small_checks = fields.List(fields.String())
     size_note = fields.String(allow_none=True)
-    checks = fields.List(fields.Nested(CheckOut))
-    register = fields.List(fields.Nested(RegisterOut))
+    checks = fields.List(fields.Nested(QualityCheckOut))
+    register = fields.List(fields.Nested(QualityRegisterOut))
 
 
 class QualityReportOut(ma.Schema):
-    area = fields.Nested(AreaOut)
-    period = fields.Nested(PeriodOut)
+    area = fields.Nested(QualityAreaOut)
+    period = fields.Nested(QualityPeriodOut)
     grouping = fields.String(metadata={"enum": ["posyandu", "cadre"]})
     language = fields.String()
     settings_version = fields.String(metadata={"description": "Version of the data-quality thresholds."})
-    total = fields.Nested(GroupOut, metadata={"description": "The whole area."})
-    groups = fields.List(fields.Nested(GroupOut), metadata={
+    total = fields.Nested(QualityGroupOut, metadata={"description": "The whole area."})
+    groups = fields.List(fields.Nested(QualityGroupOut), metadata={
         "description": "Sorted: where a supervisor is most needed first."})

@@ -19,48 +19,46 @@ one per group (sorted), with exactly the columns of the R validation file
 is enough to judge, plus ``points_judged`` and ``too_small``. The groups too small to judge are
 also listed on stderr.
 
+Reading goes through the shared columnar layer (:mod:`posyandu.tools.tabular`,
+:func:`posyandu.tools.anthro_batch.parse_chunk` / ``compute_chunk``), chunk by chunk; only the
+six columns the checks need are kept. Rows the engine refuses (unknown codes, text in a number
+column, a wrong number of fields) stay in their group's ``n`` without a WHZ and are listed on
+stderr by row number.
+
 Exit status: 0 written; 2 unusable input or options (missing file or column); 1 output not
 writable.
 """
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import math
-import os
 import sys
+import time
+from collections import Counter, defaultdict
 
 #: Columns of ``--details`` after the validation columns.
 DETAIL_SUFFIXES = ("n", "enough_data")
 
 
-def register(subparsers) -> None:
-    """Add the ``quality`` command to ``posyandu-anthro`` (no heavy imports here)."""
+def register(subparsers, add_input_options) -> None:
+    """Add the ``quality`` command to ``posyandu-anthro`` (no heavy imports here);
+    ``add_input_options`` adds the input options every posyandu-anthro command shares."""
     q = subparsers.add_parser(
         "quality", help="data-quality score (SMART plausibility check) per group",
         description="Score the anthropometric data quality of INPUT (CSV, .xlsx, or - for "
                     "CSV on stdin) overall and per --group-by group: WHO-flagged WHZ, SD, "
                     "skewness and kurtosis of WHZ, digit preference of weight and length, age "
-                    "ratio and sex ratio, with the SMART classes, penalty points and score.")
+                    "ratio and sex ratio, with the SMART classes, penalty points and score. "
+                    "Output: one row for All and one per group with the columns of the R "
+                    "validation file. Exit 0 when written, 2 on unusable input.")
     q.add_argument("input", metavar="INPUT", help="CSV file, .xlsx workbook (first sheet), or -")
     q.add_argument("--group-by", metavar="COLUMN", default=None,
                    help="column whose values form the groups (default: only the 'All' row)")
     q.add_argument("-o", "--output", default="-", metavar="OUTPUT",
-                   help="output .csv or .xlsx file; - (default) writes CSV to stdout")
-    q.add_argument("-d", "--delimiter", default="auto",
-                   help="input CSV delimiter: one character, 'tab', or 'auto' (default)")
-    q.add_argument("--decimal", choices=(".", ","), default=".",
-                   help="decimal separator of the input numbers (default '.')")
-    q.add_argument("--encoding", default="utf-8-sig", help="input text encoding (default UTF-8)")
-    q.add_argument("--age-unit", choices=("days", "months"), default="days",
-                   help="unit of the age column, as for the zscores command (default days)")
-    q.add_argument("--age-column", default=None,
-                   help="name of the age column (default age_days, or age_months with "
-                        "--age-unit months)")
+                   help="output file: .xlsx for a workbook, anything else CSV; - (default) "
+                        "writes CSV to stdout")
     q.add_argument("--details", action="store_true",
                    help="add each check's n and whether it is enough to judge")
-    q.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    add_input_options(q)
     q.set_defaults(func=run)
 
 
@@ -68,86 +66,77 @@ def _err(msg: str) -> None:
     print(f"posyandu-anthro: {msg}", file=sys.stderr)
 
 
-def _find_column(header: list[str], name: str) -> int | None:
-    """Exact name first, then case-insensitive (unique) match."""
-    if name in header:
-        return header.index(name)
-    hits = [i for i, h in enumerate(header) if h.strip().lower() == name.strip().lower()]
-    return hits[0] if len(hits) == 1 else None
+def _show_progress(flag: bool | None) -> bool:
+    if flag is not None:
+        return flag
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
-def read_visits(table, layout, group_pos: int | None, *, age_unit: str = "days",
-                decimal_comma: bool = False) -> dict:
-    """Every row of ``table`` as numpy columns with the engine's WHZ, flag and sex.
+class _Labels:
+    """Group labels across chunks as integer codes (Python work once per distinct label)."""
 
-    Rows whose number of fields differs from the header, and rows the engine refuses
-    (unknown codes, text in a number column), stay in the group's ``n`` with no WHZ.
-    """
+    def __init__(self):
+        self.codes: dict[str, int] = {}
+
+    def encode(self, col):
+        import numpy as np
+        import pyarrow.compute as pc
+
+        from posyandu.tools import tabular
+
+        values, index = tabular.distinct_codes(pc.utf8_trim_whitespace(col))
+        local = np.array([self.codes.setdefault(v or "NA", len(self.codes)) for v in values],
+                         dtype=np.int64)
+        return local[index] if len(index) else np.array([], dtype=np.int64)
+
+    def labels(self, codes):
+        import numpy as np
+
+        names = np.array(list(self.codes), dtype=str) if self.codes else np.array([], dtype=str)
+        return names[codes]
+
+
+def read_visits(table, layout, group_pos: int | None, opts, *, on_chunk=None) -> dict:
+    """Every row of ``table`` as numpy columns with the engine's WHZ, flag and sex; the
+    rows the engine refused as ``errors`` ({code: [row numbers]}) and their count."""
     import numpy as np
+    import pyarrow as pa
 
-    from posyandu.core.growth import compute_zscores
-    from posyandu.core.growth.zscores import DAYS_PER_MONTH
     from posyandu.tools import anthro_batch as batch
 
-    parts: dict[str, list] = {k: [] for k in ("group", "whz", "flag", "sex", "age", "weight",
-                                              "lenhei")}
+    parts: dict[str, list] = defaultdict(list)
+    errors: dict[str, list[int]] = defaultdict(list)
+    labels = _Labels()
     for chunk in table.chunks():
-        n = len(chunk)
-        bad_rows = list(chunk.field_counts)
-
-        def column(fld):
-            pos = layout.positions.get(fld)
-            if pos is None:
-                return None
-            col = chunk.columns[pos]
-            if bad_rows:
-                col = list(col)
-                for i in bad_rows:
-                    col[i] = ""
-            return col
-
-        nums = {}
-        for fld in ("age", "weight", "lenhei"):
-            col = column(fld)
-            if col is None:
-                nums[fld] = (np.full(n, np.nan), None)
-            else:
-                nums[fld] = batch.parse_numbers(col, decimal_comma)
-        age = nums["age"][0]
-        if age_unit == "months":
-            age = age * DAYS_PER_MONTH
-        kw = {}
-        for fld, arr in (("age_days", age), ("weight", nums["weight"][0]),
-                         ("lenhei", nums["lenhei"][0])):
-            bad = nums["age" if fld == "age_days" else fld][1]
-            if bad is not None:  # not a number: the engine marks the row invalid
-                arr = arr.astype(object)
-                arr[bad] = "?"
-            kw[fld] = arr
-        for fld in ("sex", "measure", "oedema"):
-            col = column(fld)
-            kw[fld] = None if col is None else batch.parse_codes(col, fld)
-        res = compute_zscores(sex=kw["sex"], age_days=kw["age_days"], weight=kw["weight"],
-                              lenhei=kw["lenhei"], measure=kw["measure"], oedema=kw["oedema"])
-        whz = res["zwfl"].copy()
-        if bad_rows:
-            whz[bad_rows] = np.nan
-        parts["whz"].append(whz)
+        parsed = batch.parse_chunk(chunk, layout, opts)
+        res = batch.compute_chunk(parsed)
+        parts["whz"].append(res["zwfl"])
         parts["flag"].append(res["fwfl"])
         parts["sex"].append(res["csex"])
-        parts["age"].append(age)
-        parts["weight"].append(nums["weight"][0])
-        parts["lenhei"].append(nums["lenhei"][0])
+        parts["age"].append(parsed.floats["age"])  # days (months x 30.4375 with --age-unit months)
+        parts["weight"].append(parsed.floats["weight"])
+        parts["lenhei"].append(parsed.floats["lenhei"])
         if group_pos is not None:
-            parts["group"].append(np.array(chunk.columns[group_pos], dtype=object))
-    out = {k: (np.concatenate(v) if v else np.array([], dtype=float))
-           for k, v in parts.items() if k != "group"}
-    if group_pos is not None:
-        groups = np.concatenate(parts["group"]) if parts["group"] else np.array([], dtype=object)
-        labels = np.char.strip(groups.astype(str))
-        out["group"] = np.where(labels == "", "NA", labels)
-    else:
+            col = chunk.columns[group_pos]
+            if not isinstance(col, (pa.Array, pa.ChunkedArray)):
+                col = pa.array(col, type=pa.string())
+            parts["group"].append(labels.encode(col))
+        err = res["error"]
+        for i in np.flatnonzero(err != None).tolist():  # noqa: E711 (elementwise)
+            errors[err[i]].append(int(chunk.row_numbers[i]))
+        if on_chunk is not None:
+            on_chunk(len(chunk))
+    out = {k: np.concatenate(parts[k]) if parts[k] else np.array([], dtype=float)
+           for k in ("whz", "flag", "sex", "age", "weight", "lenhei")}
+    if group_pos is None:
         out["group"] = None
+    else:
+        codes = np.concatenate(parts["group"]) if parts["group"] else np.array([], dtype=np.int64)
+        out["group"] = labels.labels(codes)
+    out["errors"] = dict(errors)
     return out
 
 
@@ -161,8 +150,8 @@ def score_visits(visits: dict, settings=None) -> dict:
                                  settings=settings)
 
 
-def output_rows(results: dict, details: bool = False) -> tuple[list[str], list[list]]:
-    """Header and rows (Python values: int, float, str or None) for the output file."""
+def output_rows(results: dict, details: bool = False) -> tuple[list[str], list[dict]]:
+    """Header and dict rows (int, float, str or None; booleans as R writes them)."""
     from posyandu.core import quality
 
     header = list(quality.VALIDATION_COLUMNS)
@@ -171,64 +160,15 @@ def output_rows(results: dict, details: bool = False) -> tuple[list[str], list[l
         header += ["points_judged", "too_small"]
     rows = []
     for label, gq in results.items():
-        v = gq.validation_row(label)
-        row = [v[c] for c in quality.VALIDATION_COLUMNS]
+        row = gq.validation_row(str(label))
         if details:
             for c in quality.CHECKS:
-                row += [gq.checks[c].n, gq.checks[c].enough_data]
-            row += [gq.points_judged, " ".join(gq.too_small)]
+                row[f"{c}_n"] = gq.checks[c].n
+                row[f"{c}_enough_data"] = "TRUE" if gq.checks[c].enough_data else "FALSE"
+            row["points_judged"] = gq.points_judged
+            row["too_small"] = " ".join(gq.too_small)
         rows.append(row)
     return header, rows
-
-
-def format_cell(v) -> str:
-    """As R's write.csv: 15 significant digits, ``Inf``; missing = empty cell."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return ""
-        if math.isinf(v):
-            return "Inf" if v > 0 else "-Inf"
-        return "%.15g" % v
-    return str(v)
-
-
-def write_csv(fh, header: list[str], rows: list[list]) -> None:
-    w = csv.writer(fh, lineterminator="\n")
-    w.writerow(header)
-    for row in rows:
-        w.writerow([format_cell(v) for v in row])
-
-
-def write_xlsx(path: str, header: list[str], rows: list[list]) -> None:
-    import xlsxwriter
-
-    wb = xlsxwriter.Workbook(path, {"nan_inf_to_errors": False})
-    try:
-        ws = wb.add_worksheet("quality")
-        bold = wb.add_format({"bold": True})
-        ws.write_row(0, 0, header, bold)
-        for r, row in enumerate(rows, start=1):
-            for c, v in enumerate(row):
-                if v is None or (isinstance(v, float) and math.isnan(v)):
-                    continue
-                if isinstance(v, float) and math.isinf(v):
-                    ws.write_string(r, c, "Inf" if v > 0 else "-Inf")
-                elif isinstance(v, bool):
-                    ws.write_boolean(r, c, v)
-                elif isinstance(v, (int, float)):
-                    ws.write_number(r, c, v)
-                else:
-                    ws.write_string(r, c, str(v))
-        ws.freeze_panes(1, 1)
-        ws.set_column(0, 0, 18)
-    finally:
-        wb.close()
 
 
 def _small_group_notes(results: dict) -> list[str]:
@@ -241,11 +181,19 @@ def _small_group_notes(results: dict) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    from tqdm import tqdm
+
     from posyandu.tools import anthro_batch as batch
     from posyandu.tools import tabular
 
+    if args.chunk_size < 1:
+        _err("--chunk-size must be at least 1")
+        return 2
     try:
         in_delim = tabular.parse_delimiter(args.delimiter)
+        out_delim = tabular.parse_delimiter(args.output_delimiter)
     except ValueError as exc:
         _err(str(exc))
         return 2
@@ -254,8 +202,9 @@ def run(args: argparse.Namespace) -> int:
         _err("OUTPUT must not be the INPUT file")
         return 2
     age_column = args.age_column or ("age_months" if args.age_unit == "months" else "age_days")
+    started = time.perf_counter()
     try:
-        table = tabular.open_table(args.input, chunk_size=100_000, delimiter=in_delim,
+        table = tabular.open_table(args.input, chunk_size=args.chunk_size, delimiter=in_delim,
                                    encoding=args.encoding)
     except tabular.InputError as exc:
         _err(str(exc))
@@ -263,41 +212,52 @@ def run(args: argparse.Namespace) -> int:
     with table:
         try:
             layout = batch.make_layout(table.header, age_column=age_column)
+            group_pos = (None if args.group_by is None
+                         else tabular.find_column(table.header, args.group_by))
         except tabular.InputError as exc:
-            _err(f"{args.input}: {exc}")
+            hint = (f" (read with delimiter {table.delimiter!r}; see --delimiter)"
+                    if table.kind == "csv" else "")
+            _err(f"{args.input}: {exc}{hint}")
             return 2
-        group_pos = None
-        if args.group_by is not None:
-            group_pos = _find_column(table.header, args.group_by)
-            if group_pos is None:
-                _err(f"{args.input}: no column {args.group_by!r} to group by (columns: "
-                     + ", ".join(map(repr, table.header[:12])) + ")")
-                return 2
+        for note in table.notes:
+            _err(note)
+        opts = batch.Options(age_unit=args.age_unit, decimal_comma=args.decimal == ",")
+        bar = tqdm(total=table.progress_total, unit=table.progress_unit,
+                   unit_scale=table.progress_unit == "B",
+                   unit_divisor=1024 if table.progress_unit == "B" else 1000,
+                   desc="posyandu-anthro", file=sys.stderr,
+                   disable=not _show_progress(args.progress), dynamic_ncols=True, leave=False)
         try:
-            visits = read_visits(table, layout, group_pos, age_unit=args.age_unit,
-                                 decimal_comma=args.decimal == ",")
+            visits = read_visits(table, layout, group_pos, opts,
+                                 on_chunk=lambda n: bar.update(table.position() - bar.n))
         except tabular.InputError as exc:
             _err(str(exc))
             return 2
+        finally:
+            bar.close()
+        delimiter = out_delim or table.delimiter or ","
     results = score_visits(visits)
     header, rows = output_rows(results, details=args.details)
     try:
-        if args.output == "-":
-            write_csv(sys.stdout, header, rows)
-        elif tabular.is_xlsx(args.output):
-            write_xlsx(args.output, header, rows)
-        else:
-            buf = io.StringIO()
-            write_csv(buf, header, rows)
-            with open(args.output, "w", encoding="utf-8", newline="") as fh:
-                fh.write(buf.getvalue())
+        tabular.write_table(args.output, header, rows, delimiter=delimiter, sheet="quality")
     except OSError as exc:
         _err(f"{args.output}: cannot write ({exc.strerror or exc})")
         return 1
+
+    total = results["All"]
+    errors = visits["errors"]
+    n_bad = sum(len(v) for v in errors.values())
+    if n_bad or not args.quiet:
+        dest = "stdout" if args.output == "-" else args.output
+        _err(f"{total.n:,} rows in {time.perf_counter() - started:.1f} s, {total.whz_n:,} with "
+             f"sex, age and WHZ; {len(results) - 1} group(s) -> {dest}")
+    if n_bad:
+        _err(f"{n_bad:,} row(s) the engine refused (counted in n, no WHZ):")
+        for code, listed in sorted(errors.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            shown = listed[:args.max_errors_listed]
+            more = ", ..." if len(listed) > len(shown) else ""
+            _err(f"  {code}: {len(listed):,} row(s): rows {', '.join(map(str, shown))}{more}")
     if not args.quiet:
-        total = results["All"]
-        _err(f"{total.n:,} rows, {total.whz_n:,} with sex, age and WHZ; "
-             f"{len(results) - 1} group(s) -> {'stdout' if args.output == '-' else args.output}")
         notes = _small_group_notes(results)
         if notes:
             _err("too few rows to judge (figures shown, but do not act on them):")

@@ -78,9 +78,11 @@ def read_output_csv(path):
     return rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
 
 
-def test_cli_csv_matches_every_cell(tmp_path, capsys):
+@pytest.mark.parametrize("chunk", ["100000", "333"])
+def test_cli_csv_matches_every_cell(tmp_path, capsys, chunk):
     out = tmp_path / "quality.csv"
-    assert main(["quality", str(INPUT), "--group-by", "posyandu", "-o", str(out)]) == 0
+    assert main(["quality", str(INPUT), "--group-by", "posyandu", "-o", str(out),
+                 "--chunk-size", chunk]) == 0
     header, got = read_output_csv(out)
     assert header == list(quality.VALIDATION_COLUMNS)  # exactly the validation columns
     assert len(got) == len(expected_rows())
