@@ -13,4 +13,6 @@ def API_BLUEPRINTS():
     from .immunizations.routes import blp as immunizations
     from .calendar.routes import blp as calendar
     from .reminders.routes import blp as reminders
-    return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar]
+    from .fhir.routes import blp as fhir
+    return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
+            fhir]
