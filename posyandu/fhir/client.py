@@ -31,6 +31,10 @@ FHIR_JSON = "application/fhir+json"
 TOKEN_MARGIN_SECONDS = 60
 
 
+#: ``before_retry`` could not find out (the lookup failed too).
+UNKNOWN = object()
+
+
 class SubmitError(RuntimeError):
     pass
 
@@ -136,15 +140,28 @@ class SatusehatClient:
         self.sleep(min(delay, self.settings.retry_cap_seconds))
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
-                headers: dict | None = None, before_retry: Callable[[], Any] | None = None):
+                headers: dict | None = None, before_retry: Callable[[], Any] | None = None,
+                max_attempts: int | None = None):
         """Send with token refresh and retries. Returns the final ``requests.Response`` (2xx or a
-        4xx to handle), or what ``before_retry`` found (anything not None) before a retry."""
+        4xx to handle), or what ``before_retry`` found (anything not None) before a retry.
+
+        ``before_retry`` runs once per retry without retries of its own; when it cannot tell
+        (``UNKNOWN``: the server failed it too) the request is not resent and the attempt counts
+        as failed, so a create is never repeated blindly."""
         url = f"{self.settings.base_url}/{path.lstrip('/')}"
+        max_attempts = max_attempts or self.settings.max_attempts
         refreshed = False
         attempt = 0
+        response = None
         while True:
             if attempt > 0 and before_retry is not None:
                 found = before_retry()
+                if found is UNKNOWN:
+                    attempt += 1
+                    if attempt >= max_attempts:
+                        raise ServerUnavailable(f"{method} {path.split('/')[0]}: no answer after {attempt} attempts")
+                    self._backoff(attempt - 1, None)
+                    continue
                 if found is not None:
                     return found
             send_headers = {"Authorization": f"Bearer {self.token()}", "Accept": FHIR_JSON}
@@ -168,15 +185,17 @@ class SatusehatClient:
                 log.warning("satusehat answered %s", response.status_code,
                             extra={"event": "satusehat_retry", "method": method, "status": response.status_code})
             attempt += 1
-            if attempt >= self.settings.max_attempts:
+            if attempt >= max_attempts:
                 raise ServerUnavailable(f"{method} {path.split('/')[0]}: "
                                         f"{response.status_code if response is not None else 'no answer'} "
                                         f"after {attempt} attempts")
             self._backoff(attempt - 1, response)
 
     # --- FHIR interactions --------------------------------------------------------------------
-    def search_by_identifier(self, resource_type: str, system: str, value: str) -> str | None:
-        response = self.request("GET", resource_type, params={"identifier": f"{system}|{value}"})
+    def search_by_identifier(self, resource_type: str, system: str, value: str, *,
+                             max_attempts: int | None = None) -> str | None:
+        response = self.request("GET", resource_type, params={"identifier": f"{system}|{value}"},
+                                max_attempts=max_attempts)
         if response.status_code != 200:
             raise Refused(response.status_code, outcome_summary(response))
         entries = (response.json() or {}).get("entry") or []
@@ -194,8 +213,14 @@ class SatusehatClient:
         if identifier is not None:
             query = f"identifier={identifier['system']}|{identifier['value']}"
             headers["If-None-Exist"] = query
-            before_retry = lambda: self.search_by_identifier(resource_type, identifier["system"],  # noqa: E731
-                                                             identifier["value"])
+
+            def before_retry():
+                try:
+                    return self.search_by_identifier(resource_type, identifier["system"], identifier["value"],
+                                                     max_attempts=1)
+                except ServerUnavailable:
+                    return UNKNOWN
+
         response = self.request("POST", resource_type, json=body, headers=headers, before_retry=before_retry)
         if isinstance(response, str):
             return response  # found by the search before a retry

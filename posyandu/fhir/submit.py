@@ -124,6 +124,8 @@ class Submitter:
         self.report = SubmitReport(dry_run=dry_run)
         #: Server references that are not ours to send (the submitting organization).
         self.external = {f"Organization/{settings.organization_id}"}
+        #: Dry run: what would have been created, so its dependents are not counted as waiting.
+        self.planned: dict[str, str] = {}
 
     # --- state ----------------------------------------------------------------------------
     def _states(self, resource_type: str, local_ids: Iterable[str]) -> dict[str, FhirSubmission]:
@@ -163,7 +165,9 @@ class Submitter:
         creating = state is None or state.server_id is None
         if self.dry_run:
             self.sent += 1
-            server_ids.setdefault(f"{resource_type}/{resource['id']}", f"{resource_type}/(new)")
+            planned = f"{resource_type}/{resource['id']}"
+            server_ids.setdefault(planned, f"{resource_type}/(new)")
+            self.planned.setdefault(planned, f"{resource_type}/(new)")
             return "created" if creating else "updated"
         local_id = resource["id"]
         if state is None:
@@ -234,7 +238,7 @@ class Submitter:
         references: set[str] = set()
         for resource, _ in items:
             _references(resource, references)
-        server_ids = self._server_ids(references)
+        server_ids = {**self.planned, **self._server_ids(references)}
         for resource, source_id in items:
             self._one(resource_type, resource, source_id, states.get(resource["id"]), server_ids, deferred)
 
@@ -269,7 +273,7 @@ class Submitter:
                     references: set[str] = set()
                     for resource, _ in deferred:
                         _references(resource, references)
-                    server_ids = self._server_ids(references)
+                    server_ids = {**self.planned, **self._server_ids(references)}
                     for resource, source_id in deferred:
                         self._one(resource_type, resource, source_id, states.get(resource["id"]), server_ids, None)
         except _Stop as stop:
