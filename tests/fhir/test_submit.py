@@ -292,6 +292,7 @@ def test_production_refuses_insecure_satusehat_urls(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://x@127.0.0.1/none")
     for key in ("JWT_SECRET_KEY", "SECRET_KEY", "NIK_ENCRYPTION_KEY"):
         monkeypatch.setenv(key, "x" * 40)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
     for url in ("http://api-satusehat.kemkes.go.id/fhir-r4/v1", "https://127.0.0.1:8443/fhir-r4/v1",
                 "https://localhost/fhir-r4/v1"):
         monkeypatch.setenv("SATUSEHAT_BASE_URL", url)
