@@ -101,6 +101,10 @@ def from_environment(instance_path: str) -> dict:
         "SATUSEHAT_CLIENT_SECRET": os.environ.get("SATUSEHAT_CLIENT_SECRET"),
         "SATUSEHAT_ORGANIZATION_ID": os.environ.get("SATUSEHAT_ORGANIZATION_ID"),
         "SATUSEHAT_ALLOW_INSECURE_URL": _env_bool("SATUSEHAT_ALLOW_INSECURE_URL", False),
+        "SATUSEHAT_TIMEOUT_SECONDS": float(os.environ.get("SATUSEHAT_TIMEOUT_SECONDS", "30")),
+        "SATUSEHAT_MAX_ATTEMPTS": int(os.environ.get("SATUSEHAT_MAX_ATTEMPTS", "5")),
+        "SATUSEHAT_RETRY_BASE_SECONDS": float(os.environ.get("SATUSEHAT_RETRY_BASE_SECONDS", "1")),
+        "SATUSEHAT_RETRY_CAP_SECONDS": float(os.environ.get("SATUSEHAT_RETRY_CAP_SECONDS", "60")),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "LOG_JSON": _env_bool("LOG_JSON", env == "production"),
     }

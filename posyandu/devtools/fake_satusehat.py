@@ -290,7 +290,10 @@ class FakeSatusehat:
             resource = self.store.get(resource_type, {}).get(segments[1])
             return (200, resource, {}) if resource else (404, _outcome("not-found", "no such resource"), {})
         identifier = (query.get("identifier") or [None])[0]
-        hits = [self._find(resource_type, identifier)] if identifier else list(self.store.get(resource_type, {}).values())
+        if identifier:
+            hits = [self._find(resource_type, identifier)]
+        else:
+            hits = list(self.store.get(resource_type, {}).values())
         entries = [{"fullUrl": f"{self.fhir_url}/{resource_type}/{r['id']}", "resource": r} for r in hits if r]
         return 200, {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}, {}
 

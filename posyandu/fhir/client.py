@@ -234,8 +234,8 @@ class SatusehatClient:
         if not server_id:
             location = response.headers.get("Location") or response.headers.get("Content-Location") or ""
             parts = location.rstrip("/").split("/")
-            if resource_type in parts:
-                server_id = parts[parts.index(resource_type) + 1] if parts.index(resource_type) + 1 < len(parts) else None
+            position = parts.index(resource_type) + 1 if resource_type in parts else len(parts)
+            server_id = parts[position] if position < len(parts) else None
         if not server_id:
             raise Refused(response.status_code, "the answer carries no resource id")
         return server_id

@@ -11,7 +11,6 @@ Tuning: ``SATUSEHAT_TIMEOUT_SECONDS`` (30), ``SATUSEHAT_MAX_ATTEMPTS`` (5),
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import urlsplit
@@ -54,7 +53,7 @@ def insecure_url_problems(config: Mapping) -> list[str]:
 
 
 def _number(config: Mapping, key: str, default: float) -> float:
-    value = config.get(key, os.environ.get(key))
+    value = config.get(key)
     return float(value) if value not in (None, "") else default
 
 

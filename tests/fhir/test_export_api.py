@@ -113,3 +113,12 @@ def test_openapi_documents_the_endpoint(client):
     operation = spec["paths"]["/api/v1/fhir/export"]["get"]
     assert "application/fhir+ndjson" in operation["responses"]["200"]["content"]
     assert {p["name"] for p in operation["parameters"]} >= {"level", "code", "type", "since", "until"}
+
+
+def test_export_audit_event_is_listed_for_admin(client, fhir_world):
+    get(client, fhir_world.dinkes_gresik, level="kabupaten", code="35.25", type="Encounter", since="2026-01-01")
+    response = client.get("/api/v1/audit", query_string={"entity": "fhir"}, headers=factories.headers(fhir_world.admin))
+    assert response.status_code == 200
+    [event] = response.json["items"]
+    assert event["action"] == "export" and event["user_id"] == fhir_world.dinkes_gresik.id
+    assert event["changes"]["since"] == [None, "2026-01-01"] and event["changes"]["via"] == [None, "api"]

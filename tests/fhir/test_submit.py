@@ -304,3 +304,22 @@ def test_production_refuses_insecure_satusehat_urls(monkeypatch):
     monkeypatch.delenv("SATUSEHAT_ALLOW_INSECURE_URL")
     monkeypatch.setenv("SATUSEHAT_BASE_URL", "https://api-satusehat.kemkes.go.id/fhir-r4/v1")
     create_app()
+
+
+def test_merged_duplicate_is_sent_as_replaced_by_the_kept_record(fake, settings, fhir_world):
+    run(settings)
+    kept, duplicate = fhir_world.child_b1, fhir_world.child_old
+    duplicate.merged_into_id, duplicate.status, duplicate.closed_reason = kept.id, "closed", "merged"
+    for row in (fhir_world.m_old, fhir_world.m_old_early):
+        row.child_id = kept.id  # merge moves the records to the kept child
+    db.session.commit()
+    report = run(settings)
+    assert report.stopped is None
+    server_id = {r["identifier"][-1]["value"]: r["id"] for r in fake.resources("Patient")}
+    [patient_put] = fake.writes("PUT", "Patient")
+    assert patient_put["body"]["active"] is False
+    assert patient_put["body"]["link"] == [{"other": {"reference": f"Patient/{server_id[str(kept.id)]}"},
+                                            "type": "replaced-by"}]
+    [observation_put] = fake.writes("PUT", "Observation")
+    assert observation_put["body"]["subject"] == {"reference": f"Patient/{server_id[str(kept.id)]}"}
+    assert len(fake.writes("POST", "Encounter")) == EXPECTED["Encounter"] + 1  # the visit under the kept child
