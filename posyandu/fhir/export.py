@@ -27,7 +27,7 @@ def resources(resource_type: str, selection: reading.Selection, ctx: mapping.Con
               validate: bool = False, batch_size: int = reading.DEFAULT_BATCH_SIZE) -> Iterator[dict]:
     """Mapped resources of one type, page by page (one SQL statement per page).
 
-    ``validate`` checks each against the R4 models (~0.2 ms per resource): the test-suite
+    ``validate`` checks each against the R4 models (~0.7 ms per resource measured): the test-suite
     validates every mapping path, so the bulk paths leave it to the caller."""
     for page in reading.pages(resource_type, selection, batch_size=batch_size):
         for resource in mapping.map_rows(resource_type, page, ctx):
@@ -40,10 +40,23 @@ def ndjson_line(resource: Mapping) -> bytes:
     return (json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
+#: Lines are sent in chunks of about this size (one write per line would be thousands of tiny
+#: writes for a kabupaten).
+CHUNK_BYTES = 64 * 1024
+
+
 def ndjson(resource_type: str, selection: reading.Selection, ctx: mapping.Context, *,
            validate: bool = False) -> Iterator[bytes]:
+    chunk, size = [], 0
     for resource in resources(resource_type, selection, ctx, validate=validate):
-        yield ndjson_line(resource)
+        line = ndjson_line(resource)
+        chunk.append(line)
+        size += len(line)
+        if size >= CHUNK_BYTES:
+            yield b"".join(chunk)
+            chunk, size = [], 0
+    if chunk:
+        yield b"".join(chunk)
 
 
 def write_directory(directory: str | os.PathLike, selection: reading.Selection, ctx: mapping.Context, *,

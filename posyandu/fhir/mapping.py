@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from ..core.calendar import session_start_utc
@@ -53,10 +54,12 @@ def derived_id(*parts: Any) -> str:
     return str(uuid.uuid5(ID_NAMESPACE, ":".join(str(p) for p in parts)))
 
 
+@lru_cache(maxsize=4096)
 def organization_id(puskesmas_code: str) -> str:
     return derived_id("puskesmas", puskesmas_code)
 
 
+@lru_cache(maxsize=16384)
 def location_id(posyandu_code: str) -> str:
     return derived_id("posyandu", posyandu_code)
 

@@ -122,3 +122,11 @@ def test_export_audit_event_is_listed_for_admin(client, fhir_world):
     [event] = response.json["items"]
     assert event["action"] == "export" and event["user_id"] == fhir_world.dinkes_gresik.id
     assert event["changes"]["since"] == [None, "2026-01-01"] and event["changes"]["via"] == [None, "api"]
+
+
+def test_stream_in_several_chunks_keeps_whole_lines(client, fhir_world, monkeypatch):
+    monkeypatch.setattr("posyandu.fhir.export.CHUNK_BYTES", 500)
+    response = get(client, fhir_world.admin, level="kabupaten", code="35.25", type="Observation")
+    chunks = list(response.response)
+    assert len(chunks) > 3 and all(chunk.endswith(b"\n") for chunk in chunks)
+    assert len([json.loads(line) for line in b"".join(chunks).splitlines()]) == 16
