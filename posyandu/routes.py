@@ -14,5 +14,7 @@ def API_BLUEPRINTS():
     from .calendar.routes import blp as calendar
     from .reminders.routes import blp as reminders
     from .early_warning.routes import blp as early_warning
+    from .fhir.routes import blp as fhir
+    from .quality.routes import blp as quality
     return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
-            early_warning]
+            early_warning, fhir, quality]
