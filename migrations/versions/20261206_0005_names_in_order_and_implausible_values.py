@@ -10,7 +10,7 @@
   categories such values decided) after the upgrade.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0010 (chained after main's fhir_submission when merging main; written against 0003)
 Create Date: 2026-12-06
 """
 import unicodedata
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 ROOT = pathlib.Path(__file__).resolve().parents[2] / "posyandu"
 #: Modules whose texts never reach an API user (CLI output, developer tools, engine internals).
 SKIP = ("devtools/", "tools/", "anthro_cli.py", "core/growth/", "notifications/", "cli.py", "/cli.py",
-        "reminders/templates.py", "reminders/dispatcher.py", "logging_setup.py", "config.py", "demo/")
+        "reminders/templates.py", "reminders/dispatcher.py", "logging_setup.py", "config.py", "demo/",
+        "fhir/settings.py", "fhir/validation.py")
 PROBLEM_CALLS = {"InvalidInput", "NotFound", "Conflict", "Forbidden", "Unauthorized", "Problem",
                  "FirebaseUnavailable", "_refused", "_invalid", "_not_found", "_conflict", "CodeError",
                  "RuleError", "ValidationError", "problem_response"}
