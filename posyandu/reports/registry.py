@@ -32,6 +32,7 @@ from ..errors import InvalidInput, NotFound
 #: Modules whose import registers report kinds (add yours; missing modules are skipped).
 REPORT_MODULES = [
     "posyandu.reports.coverage",
+    "posyandu.reports.immunization_coverage",
     "posyandu.reports.eppgbm",
     "posyandu.reports.operations",
 ]

@@ -40,9 +40,10 @@ DIRECTORY_COLUMNS = (
 
 
 def posyandu_directory(area) -> list[dict]:
-    """``[{posyandu_id, posyandu_code, posyandu_name, desa_code, desa_name, kecamatan_code,
-    kecamatan_name, puskesmas_id, puskesmas_code, puskesmas_name}]`` for the area's posyandu,
-    ordered puskesmas › desa › posyandu (by name, then code). One query."""
+    """``[{posyandu_id, posyandu_code, posyandu_name, desa_key, desa_code, desa_name,
+    kecamatan_key, kecamatan_code, kecamatan_name, puskesmas_id, puskesmas_code, puskesmas_name}]``
+    for the area's posyandu, ordered puskesmas › desa › posyandu (by name, then code). ``*_code``
+    are dotted for people; ``*_key`` are what ``areas.group_column`` yields. One query."""
     desa = aliased(Region)
     kecamatan = aliased(Region)
     rows = db.session.execute(
@@ -60,9 +61,10 @@ def posyandu_directory(area) -> list[dict]:
     out = []
     for r in rows:
         row = dict(r)
+        row["desa_key"] = row["desa_code"]
+        row["kecamatan_key"] = row["desa_code"][:6]
         row["desa_code"] = codes.dotted(row["desa_code"])
-        if row["kecamatan_code"]:
-            row["kecamatan_code"] = codes.dotted(row["kecamatan_code"])
+        row["kecamatan_code"] = codes.dotted(row["kecamatan_key"])
         out.append(row)
     return out
 
