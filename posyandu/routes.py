@@ -12,5 +12,7 @@ def API_BLUEPRINTS():
     from .devices.routes import blp as devices
     from .immunizations.routes import blp as immunizations
     from .calendar.routes import blp as calendar
+    from .reports.routes_exports import blp as report_exports
     from .reminders.routes import blp as reminders
-    return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar]
+    return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
+            report_exports]

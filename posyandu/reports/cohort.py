@@ -1,12 +1,13 @@
 """Who a monthly report counts, where, and at what age; and its breakdown rows.
 
-**Registered children of a month** (:func:`month_children`): children born on or before the
-month's last day and under 60 completed months then, not closed on or before that day, and
-never a merged or duplicate record (their history lives on the kept record). Each is placed at
-the posyandu she belonged to on the month's last day: the ``from`` posyandu of her first
-hand-over after that day, else her current posyandu. So a child who moved during the month is
-counted once, where she was at the month's end, and a report of a past month does not move
-with later hand-overs.
+**Target children (S) of a month** (:func:`month_children`), the definition of the report
+summary (docs/reports.md): a child of the registry, never a merged or duplicate record (her
+history lives on the kept record), registered by the month's end (created by then, or measured
+by then), not closed before the month (closed during it still counts), born by the month's end
+and under 60 completed months on its first day. Each is placed at the posyandu she belonged to
+on the month's last day: the ``from`` posyandu of her first hand-over after that day, else her
+current posyandu. So a child who moved during the month is counted once, where she was at the
+month's end, and a report of a past month does not move with later hand-overs.
 
 **Ages** are completed calendar months (*bulan penuh*, as ``measurement.age_months``) on the
 month's last day, turned into birth-date bounds in Python (:func:`latest_birth_for_age`), so
@@ -27,6 +28,7 @@ from ..children.models import Child, ChildTransfer
 from ..core.growth.trend import completed_months
 from ..core.schedule import add_months
 from ..errors import InvalidInput
+from ..measurements.models import Measurement
 from .areas import LEVELS_BELOW, Area, Month
 from .document import ROW_LEVEL, Column
 from .subtotals import DIRECTORY_COLUMNS, GroupLevel, PUSKESMAS_DESA, posyandu_directory, with_subtotals
@@ -65,19 +67,24 @@ def first_transfer_after(day: _dt.date):
 
 
 def month_children(area: Area, month: Month, *, born_after: _dt.date | None = None, name: str = "registered"):
-    """Subquery ``(child_id, posyandu_id, birth_date, sex)``: the children registered in
-    ``area`` on ``month``'s last day, placed at their posyandu of that day (see module doc).
+    """Subquery ``(child_id, posyandu_id, birth_date, sex)``: the target children (S) of
+    ``area`` in ``month``, placed at their posyandu of the month's last day (see module doc).
     ``born_after`` narrows to younger children (an index-friendly bound)."""
-    end = month.last_day
+    start, end = month.first_day, month.last_day
     moved = first_transfer_after(end)
     posyandu_then = sa.func.coalesce(moved.c.from_posyandu_id, Child.posyandu_id)
-    oldest = latest_birth_for_age(end, UNDER_FIVE_MONTHS)
+    oldest = latest_birth_for_age(start, UNDER_FIVE_MONTHS)  # 60 months on the 1st: no longer S
     lower = max(oldest, born_after) if born_after else oldest
+    next_month = _dt.datetime.combine(month.shift(1).first_day, _dt.time(0), tzinfo=_dt.timezone.utc)
+    measured_by_end = sa.exists().where(Measurement.child_id == Child.id, Measurement.deleted_at.is_(None),
+                                        Measurement.measured_on <= end)
     return (sa.select(Child.id.label("child_id"), posyandu_then.label("posyandu_id"), Child.birth_date, Child.sex)
             .outerjoin(moved, moved.c.child_id == Child.id)
             .where(Child.birth_date <= end, Child.birth_date > lower,
-                   sa.or_(Child.status == "active",
-                          sa.and_(Child.closed_on > end, Child.closed_reason.not_in(NEVER_COUNTED))),
+                   Child.merged_into_id.is_(None),
+                   sa.func.coalesce(Child.closed_reason, "").not_in(NEVER_COUNTED),
+                   sa.or_(Child.status == "active", Child.closed_on.is_(None), Child.closed_on >= start),
+                   sa.or_(Child.created_at < next_month, measured_by_end),
                    posyandu_then.in_(area.posyandu_ids()))
             .subquery(name))
 

@@ -16,7 +16,9 @@ agree by construction. Decisions (docs/exports.md):
   header block (machine-readable; the workbook is for people). Numbers plain (no thousands
   separator), dates ISO. When rows carry ``ROW_LEVEL`` a first ``level`` column says what each
   row is, so subtotals can be filtered out. A text cell starting with ``= + - @`` gets a leading
-  apostrophe (spreadsheet formula injection, OWASP). Optional ``;`` delimiter.
+  apostrophe (spreadsheet formula injection, OWASP), except a plain signed number or phone
+  number (``+6281…``). Optional ``;`` delimiter. CSV has no cell types: Excel turns a 16-digit
+  NIK into a rounded number, so people should open the ``.xlsx`` (NIK written as text).
 - **zip**: several tables → one CSV per table plus ``report.txt`` (the header block and notes),
   streamed: zipfile writes to a non-seekable sink, so bytes leave as rows are read.
 
@@ -42,6 +44,8 @@ EXCEL_MAX_ROWS = 1_048_576
 _EXCEL_MAX_CHARS = 32_767
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A leading + or - is harmless when the rest is a plain number or phone number (+6281...).
+_PLAIN_SIGNED = re.compile(r"^[+-][0-9][0-9 .]*$")
 
 #: What a ROW_LEVEL value is called in the level column: (data row, subtotal row) × (id, en).
 #: In a table, the first row's level is the detail level; a row with another level is a
@@ -317,7 +321,7 @@ def _csv_value(value, column: Column, language: str) -> str:
     if isinstance(value, _dt.date):
         return value.isoformat()
     text = str(value)
-    if text.startswith(_FORMULA_START):
+    if text.startswith(_FORMULA_START) and not _PLAIN_SIGNED.match(text):
         text = "'" + text
     return text
 

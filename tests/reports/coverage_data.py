@@ -1,12 +1,14 @@
 """Hand-built children, measurements, hand-overs and doses for the coverage and export tests.
 
 Every expected number in the tests is worked out by hand from these rows (see each builder's
-docstring); nothing is taken from the code under test.
+docstring); nothing is taken from the code under test. Children made here are registered on
+their birth date; the world's children (registered today) count in a past month only when
+measured by its end.
 """
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime, time, timezone
 
 from posyandu.children.models import Child, ChildTransfer
 from posyandu.core.growth.trend import completed_months
@@ -14,6 +16,14 @@ from posyandu.extensions import db
 from posyandu.immunizations.models import Immunization
 from posyandu.measurements.models import Measurement
 from tests import factories
+
+
+def kid(posyandu, name: str, *, birth_date: date, sex: int = 1) -> Child:
+    """A child registered on her birth date (so she is a target child from her first month)."""
+    row = factories.child(posyandu, name, sex=sex, birth_date=birth_date)
+    row.created_at = datetime.combine(birth_date, time(1), tzinfo=timezone.utc)
+    db.session.flush()
+    return row
 
 
 def measure(child, on: date, *, posyandu=None, **values) -> Measurement:
@@ -63,45 +73,49 @@ def vitamin_a_world(w):
     inf1           2026-01-10 A1 (7 m)                                          yes (12 Aug)
     inf2           2026-03-31 A1 (5 m)  0-5 months: in no vitamin A band        —
     child_a2       2023-07-01 A2 (37 m) (world)                                 only in July: no
-    died_later     2025-01-01 A2 (19 m) closed 'died' 10 Sep 2026: counted      yes
+    died_later     2025-01-01 A2 (19 m) closed 'died' 15 Aug: counted (closed     yes
+                                        during the month)
     moved_out      2025-06-01 now B1    A2 → B1 on 5 Sep 2026: at A2 in Aug     yes (measured at A2)
     moved_in       2025-05-01 now A2    B1 → A2 on 20 Aug 2026: at A2           yes (measured at B1)
     child_b1       2022-01-20 B1 (55 m) (world)                                 no
-    died           2025-01-01 A2        closed 'died' 15 Aug: not counted      yes
+    died           2025-01-01 A2        closed 'died' 31 Jul: not counted      yes
     merged         2025-01-01 A2        closed 'merged' 10 Sep: never counted  yes
-    too_old        2021-08-31 A1 (60 m) not counted                             yes
+    too_old        2021-07-31 A1        60 m on 1 Aug: not counted              yes
+    almost_60      2021-08-31 A1        59 m on 1 Aug: counted (S), 60 m on     yes
+                                        31 Aug: in no vitamin A band
     unborn         2026-09-01 A1        not counted                             —
     ============== ======== ========== ======================================= =====================
 
     Expected (6-11 / 12-59, registered → given): A1 1→1 / 1→1; A2 0 / 4→3; B1 0 / 1→0;
     total 1→1 (100 %) / 6→4 (66.7 %); 6-59: 7→5 (71.4 %).
     """
-    f = factories
     c = {}
     measure(w.child_a1, date(2026, 8, 10), vitamin_a=True)
-    c["inf1"] = f.child(w.posyandu_a1, "Bayi Satu", birth_date=date(2026, 1, 10))
+    c["inf1"] = kid(w.posyandu_a1, "Bayi Satu", birth_date=date(2026, 1, 10))
     measure(c["inf1"], date(2026, 8, 12), vitamin_a=True)
-    c["inf2"] = f.child(w.posyandu_a1, "Bayi Dua", sex=2, birth_date=date(2026, 3, 31))
+    c["inf2"] = kid(w.posyandu_a1, "Bayi Dua", sex=2, birth_date=date(2026, 3, 31))
     measure(w.child_a2, date(2026, 7, 30), vitamin_a=True)
-    c["died_later"] = f.child(w.posyandu_a2, "Anak Tiga", birth_date=date(2025, 1, 1))
+    c["died_later"] = kid(w.posyandu_a2, "Anak Tiga", birth_date=date(2025, 1, 1))
     measure(c["died_later"], date(2026, 8, 1), vitamin_a=True)
-    close(c["died_later"], "died", date(2026, 9, 10))
-    c["moved_out"] = f.child(w.posyandu_a2, "Anak Empat", sex=2, birth_date=date(2025, 6, 1))
+    close(c["died_later"], "died", date(2026, 8, 15))
+    c["moved_out"] = kid(w.posyandu_a2, "Anak Empat", sex=2, birth_date=date(2025, 6, 1))
     measure(c["moved_out"], date(2026, 8, 3), vitamin_a=True)
     transfer(c["moved_out"], w.posyandu_a2, w.posyandu_b1, date(2026, 9, 5))
-    c["moved_in"] = f.child(w.posyandu_b1, "Anak Lima", birth_date=date(2025, 5, 1))
+    c["moved_in"] = kid(w.posyandu_b1, "Anak Lima", birth_date=date(2025, 5, 1))
     measure(c["moved_in"], date(2026, 8, 2), vitamin_a=True)
     transfer(c["moved_in"], w.posyandu_b1, w.posyandu_a2, date(2026, 8, 20))
     measure(w.child_b1, date(2026, 8, 5), vitamin_a=False)
-    c["died"] = f.child(w.posyandu_a2, "Anak Enam", birth_date=date(2025, 1, 1))
+    c["died"] = kid(w.posyandu_a2, "Anak Enam", birth_date=date(2025, 1, 1))
     measure(c["died"], date(2026, 8, 1), vitamin_a=True)
-    close(c["died"], "died", date(2026, 8, 15))
-    c["merged"] = f.child(w.posyandu_a2, "Anak Tujuh", birth_date=date(2025, 1, 1))
+    close(c["died"], "died", date(2026, 7, 31))
+    c["merged"] = kid(w.posyandu_a2, "Anak Tujuh", birth_date=date(2025, 1, 1))
     measure(c["merged"], date(2026, 8, 1), vitamin_a=True)
     close(c["merged"], "merged", date(2026, 9, 10))
-    c["too_old"] = f.child(w.posyandu_a1, "Anak Delapan", birth_date=date(2021, 8, 31))
+    c["too_old"] = kid(w.posyandu_a1, "Anak Delapan", birth_date=date(2021, 7, 31))
     measure(c["too_old"], date(2026, 8, 1), vitamin_a=True)
-    c["unborn"] = f.child(w.posyandu_a1, "Anak Sembilan", birth_date=date(2026, 9, 1))
+    c["almost_60"] = kid(w.posyandu_a1, "Anak Sepuluh", birth_date=date(2021, 8, 31))
+    measure(c["almost_60"], date(2026, 8, 1), vitamin_a=True)
+    c["unborn"] = kid(w.posyandu_a1, "Anak Sembilan", birth_date=date(2026, 9, 1))
     return c
 
 
@@ -122,21 +136,20 @@ def breastfeeding_world(w):
     graduated 1; B1 turned 6 = 1, graduated 0. Total: registered 0-5 = 2, asked 3, exclusive 2
     (66.7 %), turned 6 = 3, graduated 1 (33.3 %).
     """
-    f = factories
     c = {}
-    c["e_inf2"] = f.child(w.posyandu_a1, "Bayi A", sex=2, birth_date=date(2026, 3, 31))
+    c["e_inf2"] = kid(w.posyandu_a1, "Bayi A", sex=2, birth_date=date(2026, 3, 31))
     measure(c["e_inf2"], date(2026, 8, 5), exclusive_breastfeeding=True)
     measure(c["e_inf2"], date(2026, 8, 20), exclusive_breastfeeding=False)
-    c["e_inf3"] = f.child(w.posyandu_a1, "Bayi B", birth_date=date(2026, 5, 10))
+    c["e_inf3"] = kid(w.posyandu_a1, "Bayi B", birth_date=date(2026, 5, 10))
     measure(c["e_inf3"], date(2026, 8, 11), exclusive_breastfeeding=True)
-    c["e_inf4"] = f.child(w.posyandu_a2, "Bayi C", sex=2, birth_date=date(2026, 2, 15))
+    c["e_inf4"] = kid(w.posyandu_a2, "Bayi C", sex=2, birth_date=date(2026, 2, 15))
     for on in (date(2026, 3, 20), date(2026, 7, 16), date(2026, 8, 14)):
         measure(c["e_inf4"], on, exclusive_breastfeeding=True)
-    c["e_inf5"] = f.child(w.posyandu_a2, "Bayi D", birth_date=date(2026, 2, 1))
+    c["e_inf5"] = kid(w.posyandu_a2, "Bayi D", birth_date=date(2026, 2, 1))
     measure(c["e_inf5"], date(2026, 4, 5), exclusive_breastfeeding=True)
-    c["e_inf6"] = f.child(w.posyandu_b1, "Bayi E", birth_date=date(2026, 2, 20))
+    c["e_inf6"] = kid(w.posyandu_b1, "Bayi E", birth_date=date(2026, 2, 20))
     measure(c["e_inf6"], date(2026, 5, 25), exclusive_breastfeeding=False)
     measure(c["e_inf6"], date(2026, 7, 25), exclusive_breastfeeding=True)
-    c["e_inf1"] = f.child(w.posyandu_a1, "Bayi F", birth_date=date(2026, 1, 10))
+    c["e_inf1"] = kid(w.posyandu_a1, "Bayi F", birth_date=date(2026, 1, 10))
     measure(c["e_inf1"], date(2026, 8, 12), exclusive_breastfeeding=True)
     return c

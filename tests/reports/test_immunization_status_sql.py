@@ -19,7 +19,7 @@ from posyandu.immunizations.operations import revalidate_child
 from posyandu.reports import immunization_coverage as ic
 from posyandu.reports.areas import Area, Month
 from tests import factories
-from tests.reports.coverage_data import dose
+from tests.reports.coverage_data import dose, kid
 
 MONTH = Month(2025, 3)
 END = MONTH.last_day
@@ -71,24 +71,24 @@ def test_sql_status_equals_the_engine(world, region):
         birth = END - timedelta(days=rng.randint(200, 1090))
         if rng.random() < 0.05:
             birth = date(2024, 2, 29) if birth.year >= 2024 else date(2023, 3, 1)
-        kid = factories.child(world.posyandu_a1, f"Anak {i}", birth_date=birth)
+        child = kid(world.posyandu_a1, f"Anak {i}", birth_date=birth)
         for code, given in random_history(rng, birth):
-            dose(kid, code, given)
-        revalidate_child(kid.id)
-        children.append(kid)
+            dose(child, code, given)
+        revalidate_child(child.id)
+        children.append(child)
     area = Area("posyandu", world.posyandu_a1.id, "PY-A1", "Posyandu Melati")
     statuses, probe = sql_statuses(area, settings)
 
     checked = {"idl": 0, "ibl": 0}
-    for kid in children:
+    for child in children:
         records = db.session.execute(sa.select(Immunization.dose_code, Immunization.given_on)
-                                     .where(Immunization.child_id == kid.id, Immunization.deleted_at.is_(None),
+                                     .where(Immunization.child_id == child.id, Immunization.deleted_at.is_(None),
                                             Immunization.given_on <= END)).all()
-        schedule = evaluate_child(kid.birth_date, [tuple(r) for r in records], END, settings)
-        row = statuses[kid.id]
+        schedule = evaluate_child(child.birth_date, [tuple(r) for r in records], END, settings)
+        row = statuses[child.id]
         for key, completeness in (("idl", schedule.idl), ("ibl", schedule.ibl)):
             engine_complete = completeness.status is CompletenessStatus.COMPLETE
-            assert bool(getattr(row, key)) == engine_complete, (key, kid.birth_date, records, completeness)
+            assert bool(getattr(row, key)) == engine_complete, (key, child.birth_date, records, completeness)
             if engine_complete:
                 checked[key] += 1
                 assert bool(getattr(row, f"{key}_by_probe")) == (completeness.completed_on <= probe)
