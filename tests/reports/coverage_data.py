@@ -153,3 +153,56 @@ def breastfeeding_world(w):
     c["e_inf1"] = kid(w.posyandu_a1, "Bayi F", birth_date=date(2026, 1, 10))
     measure(c["e_inf1"], date(2026, 8, 12), exclusive_breastfeeding=True)
     return c
+
+
+def on_schedule(child, codes, *, overrides=None) -> None:
+    """Doses ``codes`` at their recommended ages (``overrides``: {code: date}); validity then
+    set by the schedule engine, as the API does."""
+    from posyandu.core.schedule import default_schedule
+    from posyandu.immunizations.operations import revalidate_child
+    sch = default_schedule()
+    for code in codes:
+        dose(child, code, (overrides or {}).get(code) or sch.by_code[code].recommended_age.add_to(child.birth_date))
+    revalidate_child(child.id)
+
+
+IDL_CODES = ("HB0", "BCG", "OPV1", "OPV2", "OPV3", "OPV4", "DPTHBHIB1", "DPTHBHIB2", "DPTHBHIB3", "PCV1", "PCV2",
+             "RV1", "RV2", "RV3", "IPV1", "IPV2", "MR1")
+
+
+def immunization_world(w):
+    """November 2026, kabupaten Gresik, national programme settings (PCV and IPV2 cohorts from
+    2022, RV from 16 May 2023, no JE). Ages at 30 Nov 2026 in completed months; doses at their
+    recommended ages unless said.
+
+    - I1 (A1, born 10 Dec 2025, 11 m, infant): the 17 IDL doses; the last (MR1, IPV2) at 9 m =
+      10 Sep 2026 → IDL this year, not this month. HB0 fell in 2025; the 16 others in 2026.
+    - I2 (A1, born 20 Jan 2026, 10 m, infant): the 17 IDL doses, MR1 and IPV2 late on 5 Nov 2026
+      (still before 12 m) → IDL this month. All 17 in 2026; MR1 and IPV2 this month.
+    - I3 (A2, born 5 Mar 2026, 8 m, infant): DPT-HB-Hib 1 on 10 May, 2 on 10 Jun, 3 on 12 Nov 2026
+      (this month); an MR1 on 20 Nov 2026 at 8 m 15 d: too early, invalid, not counted.
+    - I4 (A2, born 15 Jan 2025, 22 m, baduta, UCI-assessed): the IDL doses on time in 2025; PCV3 at
+      12 m (15 Jan 2026), DPT-HB-Hib 4 and MR2 at 18 m (15 Jul 2026) → IBL this year; IDL complete.
+    - I5 (B1, born 1 Jun 2025, 17 m, baduta, UCI-assessed): only DPT-HB-Hib 1 on 1 Aug 2025 → IDL
+      incomplete.
+    - I6 (A1, born 20 Nov 2024, 24 m: neither target nor UCI): DPT-HB-Hib 1-3 in 2025, DPT-HB-Hib 4 at
+      18 m (20 May 2026, a booster before 24 m: target), MR1 on 1 Feb 2026 at 14 m (catch-up).
+    The world's own children were registered today (December) and never measured: not targets.
+    """
+    c = {}
+    c["I1"] = kid(w.posyandu_a1, "Imun Satu", birth_date=date(2025, 12, 10))
+    on_schedule(c["I1"], IDL_CODES)
+    c["I2"] = kid(w.posyandu_a1, "Imun Dua", sex=2, birth_date=date(2026, 1, 20))
+    on_schedule(c["I2"], IDL_CODES, overrides={"MR1": date(2026, 11, 5), "IPV2": date(2026, 11, 5)})
+    c["I3"] = kid(w.posyandu_a2, "Imun Tiga", birth_date=date(2026, 3, 5))
+    on_schedule(c["I3"], ("DPTHBHIB1", "DPTHBHIB2", "DPTHBHIB3", "MR1"),
+                overrides={"DPTHBHIB1": date(2026, 5, 10), "DPTHBHIB2": date(2026, 6, 10),
+                           "DPTHBHIB3": date(2026, 11, 12), "MR1": date(2026, 11, 20)})
+    c["I4"] = kid(w.posyandu_a2, "Imun Empat", sex=2, birth_date=date(2025, 1, 15))
+    on_schedule(c["I4"], IDL_CODES + ("PCV3", "DPTHBHIB4", "MR2"))
+    c["I5"] = kid(w.posyandu_b1, "Imun Lima", birth_date=date(2025, 6, 1))
+    on_schedule(c["I5"], ("DPTHBHIB1",), overrides={"DPTHBHIB1": date(2025, 8, 1)})
+    c["I6"] = kid(w.posyandu_a1, "Imun Enam", birth_date=date(2024, 11, 20))
+    on_schedule(c["I6"], ("DPTHBHIB1", "DPTHBHIB2", "DPTHBHIB3", "DPTHBHIB4", "MR1"),
+                overrides={"MR1": date(2026, 2, 1)})
+    return c

@@ -197,3 +197,11 @@ def test_filename_is_ascii_and_safe():
     assert export.filename(doc, "xlsx") == "demo-report_kabupaten-35.25_2026-11.xlsx"
     doc.area = {"level": "posyandu", "code": "PY/Ä 1"}
     assert export.filename(doc, "csv", doc.tables[1]) == "demo-report_names_posyandu-PY-1_2026-11.csv"
+
+
+def test_csv_formula_guard_keeps_plain_numbers_and_phones():
+    table = Table("t", "T", "T", [Column("v", "V", "V")],
+                  [{"v": "+6281234567890"}, {"v": "-2.5"}, {"v": "-2+3+cmd|' /C calc'!A0"}, {"v": "@SUM(A1)"},
+                   {"v": "=1+1"}, {"v": "Siti"}])
+    values = [r[0] for r in read_csv(b"".join(export.iter_csv_bytes(table)))[1:]]
+    assert values == ["+6281234567890", "-2.5", "'-2+3+cmd|' /C calc'!A0", "'@SUM(A1)", "'=1+1", "Siti"]
