@@ -23,6 +23,7 @@ import datetime as _dt
 from typing import Callable, Iterator, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from ..children.models import Child, ChildTransfer
 from ..core.growth.trend import completed_months
@@ -89,6 +90,17 @@ def month_children(area: Area, month: Month, *, born_after: _dt.date | None = No
             .subquery(name))
 
 
+def latest_measurements(where, order, columns, name: str):
+    """Subquery: per child, the one measurement meeting ``where(m)`` that comes last by
+    ``order(m)`` (a tuple of columns), with ``columns(m)``. An anti-join ("no later one"), not
+    ``row_number() = 1``: PostgreSQL estimates the latter at a handful of rows and then joins
+    it to 100,000 children by nested loop (minutes instead of a second)."""
+    first, later = aliased(Measurement), aliased(Measurement)
+    newer = sa.exists().where(later.child_id == first.child_id, where(later),
+                              sa.tuple_(*order(later)) > sa.tuple_(*order(first)))
+    return sa.select(*columns(first)).where(where(first), sa.not_(newer)).subquery(name)
+
+
 # ---------------------------------------------------------------------------------------------
 # breakdowns
 # ---------------------------------------------------------------------------------------------
@@ -116,10 +128,53 @@ _LEVEL_NAMES = {"puskesmas": ("Puskesmas", "Health centre"), "desa": ("Desa/kelu
                 "kecamatan": ("Kecamatan", "District"), "posyandu": ("Posyandu", "Posyandu")}
 
 
-def groups(area: Area, by: str) -> list[dict]:
+#: PostgreSQL ``work_mem`` for the report queries of a transaction (sorts of ~1,000,000 dose
+#: rows for a kabupaten stay in memory instead of spilling to disk).
+REPORT_WORK_MEM = "64MB"
+
+
+def report_settings() -> None:
+    """Session settings for the report queries of this transaction (``SET LOCAL``: they end
+    with it). PostgreSQL: no JIT — the generated IDL/IBL expressions are large, and compiling
+    them with LLVM took minutes where running them takes seconds (100,000 children) — and a
+    larger ``work_mem`` for the sorts of a whole kabupaten."""
+    from ..extensions import db
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL jit = off"))
+        db.session.execute(sa.text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+
+
+def group_keys(directory: list[dict], by: str) -> dict:
+    """``{posyandu_id: key of its area at level by}`` (keys as ``areas.group_column`` yields)."""
+    return {r["posyandu_id"]: r[_KEY_OF_LEVEL[by]] for r in directory}
+
+
+def roll_up(counts: dict, keys: dict, sum_keys) -> dict:
+    """Sum ``{(posyandu_id, *rest): {column: n}}`` into ``{keys[posyandu_id]: {column: n}}``:
+    reports count once per posyandu (and sex) in SQL and add up the few thousand rows here for
+    every breakdown they show."""
+    out: dict = {}
+    for (posyandu_id, *_rest), values in counts.items():
+        bucket = out.setdefault(keys.get(posyandu_id), dict.fromkeys(sum_keys, 0))
+        for k in sum_keys:
+            bucket[k] += values.get(k, 0) or 0
+    return out
+
+
+def roll_up_by(counts: dict, position: int, sum_keys) -> dict:
+    """Sum ``{(posyandu_id, sex, ...): {...}}`` over everything but the key part at ``position``."""
+    out: dict = {}
+    for key, values in counts.items():
+        bucket = out.setdefault(key[position], dict.fromkeys(sum_keys, 0))
+        for k in sum_keys:
+            bucket[k] += values.get(k, 0) or 0
+    return out
+
+
+def groups(area: Area, by: str, directory: list[dict] | None = None) -> list[dict]:
     """The areas of level ``by`` inside ``area``, in report order, each ``{"key": <what
     areas.group_column yields>, ...label columns}``. One query (the posyandu directory)."""
-    directory = posyandu_directory(area)
+    directory = posyandu_directory(area) if directory is None else directory
     if by == "posyandu":
         return [{"key": r["posyandu_id"], **{c.key: r[c.key] for c in DIRECTORY_COLUMNS}} for r in directory]
     key_name = _KEY_OF_LEVEL[by]

@@ -24,14 +24,14 @@ from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..measurements.models import Measurement
-from ..regions.models import Posyandu
-from .areas import Area, Month, group_column
-from .cohort import (age_in_months_between, breakdown_columns, breakdown_rows, groups, latest_birth_for_age,
-                     month_children, resolve_by)
+from .areas import Area, Month
+from .cohort import (age_in_months_between, breakdown_columns, breakdown_rows, group_keys, groups,
+                     latest_birth_for_age, latest_measurements, month_children, report_settings, resolve_by,
+                     roll_up, roll_up_by)
+from .subtotals import posyandu_directory
 from .document import ROW_LEVEL, Column, ReportDocument, Table
 from .registry import register
 from .subtotals import percent
@@ -70,14 +70,15 @@ def _sex_rows(counts: dict, sum_keys, derive) -> list[dict]:
 SEX_COLUMNS = [Column("sex", "Jenis kelamin (L/P)", "Sex (L = male, P = female)")]
 
 
-def _grouped(query_columns, group_expression, source, joins) -> dict:
-    """Run one grouped count query; ``{group value: {column: count}}``."""
-    query = sa.select(group_expression.label("grp"), *query_columns).select_from(source)
+def _grouped(query_columns, registered, joins) -> dict:
+    """Run one count query grouped by posyandu and sex: ``{(posyandu_id, sex): {column: n}}``."""
+    query = sa.select(registered.c.posyandu_id, registered.c.sex, *query_columns).select_from(registered)
     for target, on in joins:
         query = query.outerjoin(target, on)
     out = {}
-    for row in db.session.execute(query.group_by(group_expression)).mappings():
-        out[row["grp"]] = {k: int(v or 0) for k, v in row.items() if k != "grp"}
+    for row in db.session.execute(query.group_by(registered.c.posyandu_id, registered.c.sex)).mappings():
+        out[(row["posyandu_id"], row["sex"])] = {k: int(v or 0) for k, v in row.items()
+                                                 if k not in ("posyandu_id", "sex")}
     return out
 
 
@@ -108,9 +109,9 @@ def _derive_vitamin_a(row: dict) -> None:
         row[f"pct_{k}"] = percent(row.get(f"given_{k}"), row.get(f"registered_{k}"))
 
 
-def _vitamin_a_counts(area: Area, month: Month, group_by) -> dict:
+def _vitamin_a_counts(area: Area, month: Month) -> dict:
+    """``{(posyandu_id, sex): {registered_6_11, given_6_11, registered_12_59, given_12_59}}``."""
     registered = month_children(area, month, name="registered_vita")
-    place = aliased(Posyandu)
     given = (sa.select(M.child_id, sa.func.max(sa.case((M.vitamin_a.is_(True), 1), else_=0)).label("vita"))
              .where(M.measured_on >= month.first_day, M.measured_on <= month.last_day, M.deleted_at.is_(None),
                     M.child_id.in_(sa.select(registered.c.child_id)))
@@ -121,9 +122,7 @@ def _vitamin_a_counts(area: Area, month: Month, group_by) -> dict:
         in_band = age_in_months_between(registered.c.birth_date, end, band["min"], band["max"])
         columns.append(_count(in_band).label(f"registered_{band['key']}"))
         columns.append(_count(sa.and_(in_band, given.c.vita == 1)).label(f"given_{band['key']}"))
-    expression = group_by(registered, place)
-    return _grouped(columns, expression, registered,
-                    [(place, place.id == registered.c.posyandu_id), (given, given.c.child_id == registered.c.child_id)])
+    return _grouped(columns, registered, [(given, given.c.child_id == registered.c.child_id)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,24 +148,21 @@ def _derive_ebf(row: dict) -> None:
     row["graduated_pct"] = percent(row.get("graduated"), row.get("turned_6"))
 
 
-def _ebf_counts(area: Area, month: Month, group_by) -> dict:
+def _ebf_counts(area: Area, month: Month) -> dict:
+    """``{(posyandu_id, sex): {registered_0_5, asked, exclusive, turned_6, graduated}}``."""
     rules = coverage_rules()["exclusive_breastfeeding"]
     max_age = rules["max_age_months"]
     turn = rules["graduation_age_months"]
     answer_at = rules["graduation_requires_answer_at_months"]
     end = month.last_day
     registered = month_children(area, month, name="registered_ebf")
-    place = aliased(Posyandu)
-    in_registered = M.child_id.in_(sa.select(registered.c.child_id))
-    ranked = (sa.select(M.child_id, M.exclusive_breastfeeding,
-                        sa.func.row_number().over(partition_by=M.child_id,
-                                                  order_by=(M.measured_on.desc(), M.created_at.desc(), M.id.desc())
-                                                  ).label("rn"))
-              .where(M.measured_on >= month.first_day, M.measured_on <= end, M.deleted_at.is_(None),
-                     M.exclusive_breastfeeding.is_not(None), M.age_months >= 0, M.age_months <= max_age, in_registered)
-              .subquery("ebf_ranked"))
-    last_answer = sa.select(ranked.c.child_id, ranked.c.exclusive_breastfeeding).where(ranked.c.rn == 1) \
-        .subquery("ebf_last")
+    registered_ids = sa.select(registered.c.child_id)
+    last_answer = latest_measurements(
+        lambda m: sa.and_(m.measured_on >= month.first_day, m.measured_on <= end, m.deleted_at.is_(None),
+                          m.exclusive_breastfeeding.is_not(None), m.age_months >= 0, m.age_months <= max_age,
+                          m.child_id.in_(registered_ids)),
+        lambda m: (m.measured_on, m.created_at, m.id),
+        lambda m: (m.child_id, m.exclusive_breastfeeding), "ebf_last")
     turned = sa.and_(registered.c.birth_date <= latest_birth_for_age(end, turn),
                      registered.c.birth_date > latest_birth_for_age(month.shift(-1).last_day, turn))
     history = (sa.select(M.child_id,
@@ -184,35 +180,29 @@ def _ebf_counts(area: Area, month: Month, group_by) -> dict:
         _count(turned).label("turned_6"),
         _count(sa.and_(turned, history.c.no_answers == 0, history.c.yes_at == 1)).label("graduated"),
     ]
-    return _grouped(columns, group_by(registered, place), registered,
-                    [(place, place.id == registered.c.posyandu_id),
-                     (last_answer, last_answer.c.child_id == registered.c.child_id),
+    return _grouped(columns, registered,
+                    [(last_answer, last_answer.c.child_id == registered.c.child_id),
                      (history, history.c.child_id == registered.c.child_id)])
 
 
 # ---------------------------------------------------------------------------------------------
 # the report
 # ---------------------------------------------------------------------------------------------
-def _by_area(by):
-    return lambda registered, place: group_column(by, place)
-
-
-def _by_sex(registered, place):
-    return registered.c.sex
-
-
 @register("vitamin-a-breastfeeding", title_id="Cakupan vitamin A dan ASI eksklusif",
           title_en="Vitamin A and exclusive breastfeeding coverage", options=("by",),
           description_en="Vitamin A capsules (6-11 and 12-59 months) and exclusive breastfeeding (0-5 months, "
                          "and to 6 months) from the flags stored with each measurement.")
 def vitamin_a_breastfeeding_document(scope, area: Area, month: Month, options: dict) -> ReportDocument:
     by = resolve_by(area, options.get("by"))
-    group_list = groups(area, by)
+    report_settings()
+    directory = posyandu_directory(area)
+    group_list = groups(area, by, directory)
     label_columns = breakdown_columns(by)
-    vita = _vitamin_a_counts(area, month, _by_area(by))
-    ebf = _ebf_counts(area, month, _by_area(by))
-    vita_sex = _vitamin_a_counts(area, month, _by_sex)
-    ebf_sex = _ebf_counts(area, month, _by_sex)
+    keys = group_keys(directory, by)
+    vita_counts = _vitamin_a_counts(area, month)
+    ebf_counts = _ebf_counts(area, month)
+    vita, vita_sex = roll_up(vita_counts, keys, VITAMIN_A_SUMS), roll_up_by(vita_counts, 1, VITAMIN_A_SUMS)
+    ebf, ebf_sex = roll_up(ebf_counts, keys, EBF_SUMS), roll_up_by(ebf_counts, 1, EBF_SUMS)
     rules = coverage_rules()
     notes_id = ["Umur = bulan penuh pada akhir bulan. Vitamin A tercatat bila ada pengukuran bulan ini "
                 "dengan vitamin A = ya."]

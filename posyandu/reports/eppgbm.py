@@ -32,7 +32,7 @@ from ..measurements.models import Measurement
 from ..regions import codes
 from ..regions.models import Posyandu, Puskesmas, Region
 from .areas import Area, Month
-from .cohort import month_children
+from .cohort import latest_measurements, month_children, report_settings
 from .document import Column, ReportDocument, Table
 from .registry import register
 
@@ -122,16 +122,19 @@ def export_query(area: Area, month: Month, *, include: str = "measured"):
     """The SELECT of the export's raw rows (identifiers still encrypted), in posyandu order."""
     start, end = month.first_day, month.last_day
     registered = month_children(area, month, name="registered_eppgbm")
-    in_month = sa.and_(M.deleted_at.is_(None), M.measured_on >= start, M.measured_on <= end,
-                       M.child_id.in_(sa.select(registered.c.child_id)))
-    ranked = (sa.select(M, sa.func.row_number().over(
-                  partition_by=M.child_id,
-                  order_by=(sa.case((M.weight_kg.is_(None), 1), else_=0), M.measured_on.desc(), M.created_at.desc(),
-                            M.id.desc())).label("rn"),
-                        sa.func.max(sa.case((M.vitamin_a.is_(True), 1), else_=0)).over(partition_by=M.child_id)
-                        .label("vita"))
-              .where(in_month).subquery("month_record"))
-    record = sa.select(ranked).where(ranked.c.rn == 1).subquery("record")
+    registered_ids = sa.select(registered.c.child_id)
+
+    def in_month(m):
+        return sa.and_(m.deleted_at.is_(None), m.measured_on >= start, m.measured_on <= end,
+                       m.child_id.in_(registered_ids))
+    record = latest_measurements(
+        in_month, lambda m: (sa.case((m.weight_kg.is_(None), 0), else_=1), m.measured_on, m.created_at, m.id),
+        lambda m: (m.child_id, m.measured_on, m.age_months, m.weight_kg, m.length_cm, m.measure_method,
+                   m.arm_circumference_cm, m.head_circumference_cm, m.cat_bbu, m.cat_tbu, m.cat_bbtb, m.cat_imtu,
+                   m.cat_lila, m.zwei, m.zlen, m.zwfl, m.zbmi, m.fwei, m.flen, m.fwfl, m.fbmi, m.fac, m.oedema,
+                   m.trend_status, m.is_2t, m.is_bgm, m.exclusive_breastfeeding), "record")
+    vita = (sa.select(M.child_id, sa.func.max(sa.case((M.vitamin_a.is_(True), 1), else_=0)).label("vita"))
+            .where(in_month(M)).group_by(M.child_id).subquery("vita"))
     place = aliased(Posyandu)
     desa, kecamatan, kabupaten, provinsi = (aliased(Region) for _ in range(4))
     phone = (sa.select(ChildGuardian.phone).where(ChildGuardian.child_id == Child.id)
@@ -151,7 +154,7 @@ def export_query(area: Area, month: Month, *, include: str = "measured"):
                   record.c.cat_bbu, record.c.cat_tbu, record.c.cat_bbtb, record.c.cat_imtu, record.c.cat_lila,
                   record.c.zwei, record.c.zlen, record.c.zwfl, record.c.zbmi,
                   record.c.fwei, record.c.flen, record.c.fwfl, record.c.fbmi, record.c.fac,
-                  record.c.oedema, record.c.trend_status, record.c.is_2t, record.c.is_bgm, record.c.vita,
+                  record.c.oedema, record.c.trend_status, record.c.is_2t, record.c.is_bgm, vita.c.vita,
                   record.c.exclusive_breastfeeding)
         .select_from(registered)
         .join(Child, Child.id == registered.c.child_id)
@@ -162,6 +165,7 @@ def export_query(area: Area, month: Month, *, include: str = "measured"):
         .outerjoin(kabupaten, kabupaten.code == sa.func.substr(Child.desa_code, 1, 4))
         .outerjoin(provinsi, provinsi.code == sa.func.substr(Child.desa_code, 1, 2))
         .outerjoin(record, record.c.child_id == registered.c.child_id)
+        .outerjoin(vita, vita.c.child_id == registered.c.child_id)
         .order_by(Puskesmas.name, Puskesmas.code, place.name, place.code, Child.name_key, Child.birth_date, Child.id))
     if include == "measured":
         query = query.where(record.c.child_id.is_not(None))
@@ -182,6 +186,11 @@ def rows(area: Area, month: Month, *, nik: str = "masked", include: str = "measu
     """Generator of export rows (dicts keyed by column key), read ``FETCH_ROWS`` at a time."""
     labels = assessment.labels()["categories"]
     clear = nik == "clear"
+    report_settings()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # a server-side cursor is planned for its first 10 % of rows by default (a nested-loop
+        # plan ~6x slower for the whole export); we read every row
+        db.session.execute(sa.text("SET LOCAL cursor_tuple_fraction = 1.0"))
     result = db.session.execute(export_query(area, month, include=include)
                                 .execution_options(yield_per=FETCH_ROWS, stream_results=True))
     try:

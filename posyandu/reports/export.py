@@ -194,28 +194,41 @@ class _Formats:
         return fmt
 
 
-def _write_cell(sheet, row: int, col: int, value, column: Column, fmt, language: str,
-                subtotal: bool = False) -> None:
-    if value is None:
-        if fmt is not None:
-            sheet.write_blank(row, col, None, fmt)
-        return
-    kind = column.kind
-    if column.key == ROW_LEVEL:
-        sheet.write_string(row, col, level_label(value, language, subtotal=subtotal), fmt)
-    elif kind == "bool" or isinstance(value, bool):
-        yes, no = _BOOL_TEXT["en" if language == "en" else "id"]
-        sheet.write_string(row, col, yes if value else no, fmt)
-    elif kind in ("int", "float", "pct") and isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
-            sheet.write_blank(row, col, None, fmt)
+def _cell_writer(column: Column, language: str):
+    """A function ``(sheet, row, col, value, fmt, subtotal)`` writing one non-empty value of
+    ``column``, chosen once per column (the inner loop runs for every cell of a big sheet)."""
+    yes, no = _BOOL_TEXT["en" if language == "en" else "id"]
+
+    def text(sheet, r, c, value, fmt, subtotal):
+        if isinstance(value, bool):
+            sheet.write_string(r, c, yes if value else no, fmt)
+        elif isinstance(value, (_dt.datetime, _dt.date)):
+            sheet.write_datetime(r, c, value, fmt)
         else:
-            sheet.write_number(row, col, value, fmt)
-    elif isinstance(value, (_dt.datetime, _dt.date)):
-        sheet.write_datetime(row, col, value, fmt)
-    else:
-        text = str(value)
-        sheet.write_string(row, col, text[:_EXCEL_MAX_CHARS], fmt)
+            sheet.write_string(r, c, str(value)[:_EXCEL_MAX_CHARS], fmt)
+
+    def number(sheet, r, c, value, fmt, subtotal):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value == value and value not in (math.inf, -math.inf):
+                sheet.write_number(r, c, value, fmt)
+            elif fmt is not None:
+                sheet.write_blank(r, c, None, fmt)
+        else:
+            text(sheet, r, c, value, fmt, subtotal)
+
+    def boolean(sheet, r, c, value, fmt, subtotal):
+        sheet.write_string(r, c, yes if value else no, fmt)
+
+    def level(sheet, r, c, value, fmt, subtotal):
+        sheet.write_string(r, c, level_label(value, language, subtotal=subtotal), fmt)
+
+    if column.key == ROW_LEVEL:
+        return level
+    if column.kind in ("int", "float", "pct"):
+        return number
+    if column.kind == "bool":
+        return boolean
+    return text
 
 
 def write_xlsx(doc: ReportDocument, target, *, language: str = "id", constant_memory: bool = True,
@@ -283,15 +296,25 @@ def _write_table(workbook, formats, doc, table, language, used, progress) -> int
     sheet, r = _start_sheet(workbook, formats, doc, table, columns, head, language, used)
     written = 0
     detail_level = head[0].get(ROW_LEVEL) if head else None
+    cells = [(c, column.key, _cell_writer(column, language)) for c, column in enumerate(columns)]
+    formats_by_level: dict = {}  # subtotal level (None: detail row) -> per-column formats
     for data in rows:
         if r >= EXCEL_MAX_ROWS:
             part += 1
             sheet, r = _start_sheet(workbook, formats, doc, table, columns, head, language, used, part)
         level = data.get(ROW_LEVEL)
         subtotal_level = level if level is not None and level != detail_level else None
-        for c, column in enumerate(columns):
-            _write_cell(sheet, r, c, data.get(column.key), column, formats.cell(column, subtotal_level), language,
-                        subtotal_level is not None)
+        row_formats = formats_by_level.get(subtotal_level)
+        if row_formats is None:
+            row_formats = formats_by_level[subtotal_level] = [formats.cell(col, subtotal_level) for col in columns]
+        subtotal = subtotal_level is not None
+        for c, key, write in cells:
+            value = data.get(key)
+            if value is None:
+                if subtotal:
+                    sheet.write_blank(r, c, None, row_formats[c])
+                continue
+            write(sheet, r, c, value, row_formats[c], subtotal)
         r += 1
         written += 1
         if progress is not None and written % 1000 == 0:

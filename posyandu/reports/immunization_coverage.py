@@ -34,7 +34,7 @@ import datetime as _dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.ext.compiler import compiles
 
 from ..core.schedule import RegionSettings, add_months, default_schedule
 from ..errors import InvalidInput
@@ -42,8 +42,10 @@ from ..extensions import db
 from ..immunizations.models import Immunization
 from ..immunizations.operations import region_settings_for
 from ..regions.models import Posyandu
-from .areas import Area, Month, group_column
-from .cohort import age_in_months_between, breakdown_columns, breakdown_rows, groups, month_children, resolve_by
+from .areas import Area, Month
+from .cohort import (age_in_months_between, breakdown_columns, breakdown_rows, group_keys, groups, month_children,
+                     report_settings, resolve_by, roll_up, roll_up_by)
+from .subtotals import posyandu_directory
 from .coverage import coverage_rules
 from .document import ROW_LEVEL, Column, ReportDocument, Table
 from .registry import register
@@ -76,6 +78,38 @@ def birthday_key(birth_column, years: int):
         raise ValueError("only ages in whole years that are not multiples of 4 are supported")
     leap_day = sa.and_(_part("month", birth_column) == 2, _part("day", birth_column) == 29)
     return date_key(birth_column) + years * 10000 - sa.case((leap_day, 1), else_=0)
+
+
+class years_after(sa.sql.functions.FunctionElement):
+    """SQL ``date + N years`` with the engine's calendar rule (29 February → 28 February), as a
+    date: the cheap per-row form for comparisons with another date column."""
+    type = sa.Date()
+    inherit_cache = True
+    name = "years_after"
+
+    def __init__(self, column, years: int):
+        if years % 4 == 0:
+            raise ValueError("only ages in whole years that are not multiples of 4 are supported")
+        # the number of years is a clause, so it is part of SQLAlchemy's statement cache key
+        super().__init__(column, sa.literal_column(str(int(years))))
+
+
+def _years_after_parts(element, compiler, **kw):
+    column, years = list(element.clauses)
+    return compiler.process(column, **kw), int(years.name)
+
+
+@compiles(years_after, "postgresql")
+def _years_after_postgresql(element, compiler, **kw):
+    column, years = _years_after_parts(element, compiler, **kw)
+    return f"CAST(({column} + INTERVAL '{years} years') AS DATE)"
+
+
+@compiles(years_after, "sqlite")
+def _years_after_sqlite(element, compiler, **kw):
+    column, years = _years_after_parts(element, compiler, **kw)
+    return (f"(CASE WHEN strftime('%m-%d', {column}) = '02-29' THEN date({column}, '+{years} years', "
+            f"'-1 day') ELSE date({column}, '+{years} years') END)")
 
 
 def _whole_years(spec) -> int:
@@ -152,11 +186,17 @@ def _needed_ranks(requirements) -> dict[str, set[int]]:
 
 
 def _rank_column(child, series: str, rank: int):
+    """The date key (``YYYYMMDD``) of the child's ``rank``-th valid dose of ``series``."""
     return getattr(child.c, _rank_name(series, rank))
 
 
 def _rank_name(series: str, rank: int) -> str:
-    return "d_" + "".join(ch if ch.isalnum() else "_" for ch in series).lower() + f"_{rank}"
+    return "k_" + "".join(ch if ch.isalnum() else "_" for ch in series).lower() + f"_{rank}"
+
+
+def _birthday_column(child, years: int):
+    """The key of the child's birthday ``years`` on (computed once per child)."""
+    return getattr(child.c, f"birthday_{years}")
 
 
 def _slot_applies(slot: Slot, child, end: _dt.date):
@@ -166,15 +206,15 @@ def _slot_applies(slot: Slot, child, end: _dt.date):
         conditions.append(child.c.birth_date >= slot.born_from)
     for years in slot.dropped_from_years:
         first = _rank_column(child, slot.series, 1)
-        limit = birthday_key(child.c.birth_date, years)
-        triggered = sa.or_(sa.and_(first.is_not(None), date_key(first) >= limit),
+        limit = _birthday_column(child, years)
+        triggered = sa.or_(sa.and_(first.is_not(None), first >= limit),
                            sa.and_(first.is_(None), _literal_key(end) >= limit))
         conditions.append(sa.not_(triggered))
     return sa.and_(sa.true(), *conditions)
 
 
 def _for_each_series(req: Requirement, child, end: _dt.date, satisfied):
-    """SQL: for every series, the highest required slot (if any) meets ``satisfied(date_column)``."""
+    """SQL: for every series, the highest required slot (if any) meets ``satisfied(key_column)``."""
     parts = []
     for series, slots in req.slots_by_series.items():
         options, none_before = [], []
@@ -188,38 +228,48 @@ def _for_each_series(req: Requirement, child, end: _dt.date, satisfied):
 
 
 def complete_on_time(req: Requirement, child, end: _dt.date):
-    deadline = birthday_key(child.c.birth_date, req.deadline_years)
-    return _for_each_series(req, child, end, lambda d: sa.and_(d.is_not(None), date_key(d) < deadline))
+    """SQL: every dose ``req`` requires for the child is valid and given before the deadline."""
+    deadline = _birthday_column(child, req.deadline_years)
+    return _for_each_series(req, child, end, lambda k: sa.and_(k.is_not(None), k < deadline))
 
 
 def completed_by(req: Requirement, child, end: _dt.date, day: _dt.date):
     """SQL: every required dose (as of ``end``) was given on or before ``day``."""
-    return _for_each_series(req, child, end, lambda d: sa.and_(d.is_not(None), d <= day))
+    limit = _literal_key(day)
+    return _for_each_series(req, child, end, lambda k: sa.and_(k.is_not(None), k <= limit))
 
 
 def per_child_status(area: Area, month: Month, region: RegionSettings, *, born_after: _dt.date):
-    """Subquery: one row per registered child born after ``born_after`` with its posyandu,
-    sex, birth date and the dates of the valid doses its IDL/IBL status needs."""
+    """Subquery: one row per registered child born after ``born_after`` with its posyandu, sex,
+    birth date, the keys of the birthdays the rules need and the date keys of the valid doses its
+    IDL/IBL status needs (``YYYYMMDD`` integers: the status is integer comparisons)."""
     sch = default_schedule()
     end = month.last_day
     reqs = [requirement("IDL2023", region), requirement("IBL", region)]
     ranks = _needed_ranks(reqs)
+    years = {r.deadline_years for r in reqs} | {y for r in reqs for slots in r.slots_by_series.values()
+                                               for slot in slots for y in slot.dropped_from_years}
     series_codes = [d.code for s in ranks for d in sch.series[s]]
-    series_of = sa.case({d.code: d.series for d in sch.doses}, value=I.dose_code)
+    series_number = {name: i for i, name in enumerate(sorted(sch.series))}
+    series_of = sa.case({d.code: series_number[d.series] for d in sch.doses}, value=I.dose_code)
     registered = month_children(area, month, born_after=born_after, name="registered_imm")
-    ranked = (sa.select(I.child_id, series_of.label("series"), I.given_on,
-                        sa.func.row_number().over(partition_by=(I.child_id, series_of),
+    doses = sa.and_(I.child_id == registered.c.child_id, I.deleted_at.is_(None), I.is_valid.is_(True),
+                    I.given_on <= end, I.dose_code.in_(series_codes))
+    ranked = (sa.select(registered.c.child_id, registered.c.posyandu_id, registered.c.birth_date, registered.c.sex,
+                        series_of.label("series"), date_key(I.given_on).label("given_key"),
+                        sa.func.row_number().over(partition_by=(registered.c.child_id, series_of),
                                                   order_by=(I.given_on, I.dose_code)).label("n"))
-              .where(I.deleted_at.is_(None), I.is_valid.is_(True), I.given_on <= end,
-                     I.dose_code.in_(series_codes), I.child_id.in_(sa.select(registered.c.child_id)))
+              .select_from(registered).outerjoin(I, doses)
               .subquery("ranked_doses"))
-    rank_columns = [sa.func.max(sa.case((sa.and_(ranked.c.series == s, ranked.c.n == k), ranked.c.given_on)))
+    rank_columns = [sa.func.max(sa.case((sa.and_(ranked.c.series == series_number[s], ranked.c.n == k),
+                                         ranked.c.given_key)))
                     .label(_rank_name(s, k)) for s in sorted(ranks) for k in sorted(ranks[s])]
-    return (sa.select(registered.c.child_id, registered.c.posyandu_id, registered.c.birth_date, registered.c.sex,
-                      *rank_columns)
-            .select_from(registered).outerjoin(ranked, ranked.c.child_id == registered.c.child_id)
-            .group_by(registered.c.child_id, registered.c.posyandu_id, registered.c.birth_date, registered.c.sex)
-            .subquery("child_doses")), reqs
+    per_child = (sa.select(ranked.c.child_id, ranked.c.posyandu_id, ranked.c.birth_date, ranked.c.sex, *rank_columns)
+                 .group_by(ranked.c.child_id, ranked.c.posyandu_id, ranked.c.birth_date, ranked.c.sex)
+                 .subquery("child_doses"))
+    with_birthdays = sa.select(per_child, *[birthday_key(per_child.c.birth_date, y).label(f"birthday_{y}")
+                                            for y in sorted(years)]).subquery("child_status")
+    return with_birthdays, reqs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,14 +289,13 @@ COMPLETENESS_SUMS = ("infants", "idl_month", "idl_ytd", "baduta", "ibl_month", "
                      "uci_complete")
 
 
-def completeness_counts(area: Area, month: Month, region: RegionSettings, group_expression) -> dict:
-    """``{group: {infants, idl_month, idl_ytd, baduta, ibl_month, ibl_ytd, uci_assessed,
-    uci_complete}}`` in one statement; ``group_expression(child, place)`` picks the group."""
+def completeness_counts(area: Area, month: Month, region: RegionSettings) -> dict:
+    """``{(posyandu_id, sex): {infants, idl_month, idl_ytd, baduta, ibl_month, ibl_ytd,
+    uci_assessed, uci_complete}}`` in one statement."""
     rules = coverage_rules()
     end = month.last_day
     year_start = _dt.date(month.year, 1, 1)
     child, (idl, ibl) = per_child_status(area, month, region, born_after=add_months(year_start, -24) - _DAY)
-    place = aliased(Posyandu)
     infant = rules["cohorts"]["infant"]
     baduta = rules["cohorts"]["baduta"]
     assessed = rules["uci_assessed_age_months"]
@@ -263,37 +312,32 @@ def completeness_counts(area: Area, month: Month, region: RegionSettings, group_
         _count(sa.and_(idl_done, age_in_months_between(child.c.birth_date, end, assessed["min"], assessed["max"]))
                ).label("uci_complete"),
     ]
-    grp = group_expression(child, place)
-    query = (sa.select(grp.label("grp"), *columns).select_from(child)
-             .join(place, place.id == child.c.posyandu_id).group_by(grp))
-    return {r["grp"]: {k: int(v or 0) for k, v in r.items() if k != "grp"}
+    query = (sa.select(child.c.posyandu_id, child.c.sex, *columns)
+             .group_by(child.c.posyandu_id, child.c.sex))
+    return {(r["posyandu_id"], r["sex"]): {k: int(v or 0) for k, v in r.items() if k not in ("posyandu_id", "sex")}
             for r in db.session.execute(query).mappings()}
 
 
-def dose_counts(area: Area, month: Month, group_expression) -> dict:
-    """``{(group, dose_code): {given_month, given_ytd, catch_up_ytd}}``: valid doses given this
-    year up to the month's end to registered children, target age vs catch-up."""
+def dose_counts(area: Area, month: Month) -> dict:
+    """``{(posyandu_id, dose_code): {given_month, given_ytd, catch_up_ytd}}``: valid doses given
+    this year up to the month's end to registered children, target age vs catch-up."""
     sch = default_schedule()
     rules = coverage_rules()["target_age"]
     registered = month_children(area, month, name="registered_doses")
-    place = aliased(Posyandu)
-    program = sa.case({d.code: d.program for d in sch.doses}, value=I.dose_code)
-    given = date_key(I.given_on)
-    target_age = sa.or_(*[sa.and_(program == name, given < birthday_key(registered.c.birth_date,
-                                                                       _whole_years_months(rule["before_months"])))
-                          for name, rule in rules.items() if name in ("dasar", "lanjutan")])
-    grp = group_expression(registered, place)
-    query = (sa.select(grp.label("grp"), I.dose_code,
+    target_age = sa.or_(*[
+        sa.and_(I.dose_code.in_([d.code for d in sch.doses if d.program == name]),
+                I.given_on < years_after(registered.c.birth_date, _whole_years_months(rule["before_months"])))
+        for name, rule in rules.items() if name in ("dasar", "lanjutan")])
+    query = (sa.select(registered.c.posyandu_id, I.dose_code,
                        _count(sa.and_(target_age, I.given_on >= month.first_day)).label("given_month"),
                        _count(target_age).label("given_ytd"),
                        _count(sa.not_(target_age)).label("catch_up_ytd"))
              .select_from(registered)
-             .join(place, place.id == registered.c.posyandu_id)
              .join(I, I.child_id == registered.c.child_id)
              .where(I.deleted_at.is_(None), I.is_valid.is_(True), I.given_on >= _dt.date(month.year, 1, 1),
                     I.given_on <= month.last_day)
-             .group_by(grp, I.dose_code))
-    return {(r["grp"], r["dose_code"]): {"given_month": int(r["given_month"] or 0),
+             .group_by(registered.c.posyandu_id, I.dose_code))
+    return {(r["posyandu_id"], r["dose_code"]): {"given_month": int(r["given_month"] or 0),
                                          "given_ytd": int(r["given_ytd"] or 0),
                                          "catch_up_ytd": int(r["catch_up_ytd"] or 0)}
             for r in db.session.execute(query).mappings()}
@@ -384,10 +428,6 @@ def parse_threshold(value) -> float:
     return threshold
 
 
-def _by_area(by):
-    return lambda child, place: group_column(by, place)
-
-
 @register("immunization-coverage", title_id="Cakupan imunisasi", title_en="Immunization coverage",
           options=("by", "uci_threshold"),
           description_en="Doses per vaccine and dose this month and this year against the infant/baduta targets, "
@@ -395,24 +435,28 @@ def _by_area(by):
 def immunization_coverage_document(scope, area: Area, month: Month, options: dict) -> ReportDocument:
     by = resolve_by(area, options.get("by"))
     threshold = parse_threshold(options.get("uci_threshold"))
+    report_settings()
     region = region_of(area)
     sch = default_schedule()
+    directory = posyandu_directory(area)
 
-    completeness = completeness_counts(area, month, region, _by_area(by))
-    doses = dose_counts(area, month, _by_area(by))
-    for (grp, code), values in doses.items():
+    per_posyandu_sex = completeness_counts(area, month, region)
+    doses = dose_counts(area, month)
+    for (posyandu_id, code), values in doses.items():
         key = {"DPTHBHIB1": "dpt1_ytd", "DPTHBHIB3": "dpt3_ytd", "MR1": "mr1_ytd"}.get(code)
-        if key:
-            completeness.setdefault(grp, {})[key] = values["given_ytd"]
+        if key:  # the dropout inputs join the completeness counts at the posyandu grain
+            bucket = per_posyandu_sex.setdefault((posyandu_id, 0), {})
+            bucket[key] = bucket.get(key, 0) + values["given_ytd"]
+    completeness = roll_up(per_posyandu_sex, group_keys(directory, by), COMPLETENESS_SUMS_ALL)
 
-    group_list = groups(area, by)
+    group_list = groups(area, by, directory)
     label_columns = breakdown_columns(by)
     completeness_rows = list(breakdown_rows(area, by, group_list, completeness, sum_keys=COMPLETENESS_SUMS_ALL,
                                             derive=_derive_completeness))
     totals = completeness_rows[-1] if completeness_rows else {}
 
     dose_totals: dict[str, dict] = {}
-    for (_grp, code), values in doses.items():
+    for (_posyandu, code), values in doses.items():
         bucket = dose_totals.setdefault(code, dict.fromkeys(("given_month", "given_ytd", "catch_up_ytd"), 0))
         for k, v in values.items():
             bucket[k] += v
@@ -430,9 +474,9 @@ def immunization_coverage_document(scope, area: Area, month: Month, options: dic
         row["coverage_ytd"] = percent(row["given_ytd"], size)
         dose_rows.append(row)
 
-    uci_rows = _uci_rows(area, month, region, threshold, completeness if by == "desa" else None)
-    by_sex = completeness_counts(area, month, region, lambda child, place: child.c.sex)
-    sex_rows = _sex_rows(by_sex)
+    uci_rows = _uci_rows(area, directory, roll_up(per_posyandu_sex, group_keys(directory, "desa"),
+                                                  COMPLETENESS_SUMS), threshold)
+    sex_rows = _sex_rows(roll_up_by(per_posyandu_sex, 1, COMPLETENESS_SUMS))
 
     counted = [r for r in uci_rows if r.get(ROW_LEVEL) == "desa" and r.get("uci") is not None]
     uci_desa = sum(1 for r in counted if r["uci"])
@@ -471,11 +515,9 @@ def immunization_coverage_document(scope, area: Area, month: Month, options: dic
                           title_en="Immunization coverage", area=area.as_dict(), period=str(month), tables=tables)
 
 
-def _uci_rows(area: Area, month: Month, region: RegionSettings, threshold: float, counts: dict | None) -> list[dict]:
-    if counts is None:
-        counts = completeness_counts(area, month, region, _by_area("desa"))
+def _uci_rows(area: Area, directory: list[dict], counts: dict, threshold: float) -> list[dict]:
     derive = _uci_deriver(threshold)
-    desa_groups = groups(area, "desa")
+    desa_groups = groups(area, "desa", directory)
     rows = []
     total = {"uci_assessed": 0, "uci_complete": 0}
     for g in desa_groups:

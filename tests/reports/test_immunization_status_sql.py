@@ -93,3 +93,17 @@ def test_sql_status_equals_the_engine(world, region):
                 checked[key] += 1
                 assert bool(getattr(row, f"{key}_by_probe")) == (completeness.completed_on <= probe)
     assert checked["idl"] >= 5 and checked["ibl"] >= 3  # the random histories reach both outcomes
+
+
+def test_years_after_follows_the_engine_calendar(world):
+    from posyandu.children.models import Child
+    from posyandu.core.schedule import add_months
+    births = [date(2024, 2, 29), date(2023, 2, 28), date(2024, 3, 1), date(2023, 12, 31), date(2025, 1, 31)]
+    rows = [kid(world.posyandu_a1, f"T {i}", birth_date=b) for i, b in enumerate(births)]
+    for years in (1, 2):
+        got = dict(db.session.execute(sa.select(Child.id, ic.years_after(Child.birth_date, years))
+                                      .where(Child.id.in_([r.id for r in rows]))).all())
+        for r in rows:
+            value = got[r.id]
+            value = date.fromisoformat(value) if isinstance(value, str) else value
+            assert value == add_months(r.birth_date, 12 * years), (r.birth_date, years)
