@@ -426,6 +426,8 @@ def main(argv=None) -> int:
         port = free_port()
         env = {**os.environ, "DATABASE_URL": database_url, "POSYANDU_ENV": "production",
                "JWT_SECRET_KEY": "b" * 48, "SECRET_KEY": "c" * 48, "NIK_ENCRYPTION_KEY": "d" * 48,
+               "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0"),
+               "RATELIMIT_KEY_PREFIX": f"posyandu-bench-{os.getpid()}",
                "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO")}
         env.pop("FCM_ENDPOINT_URL", None)
         env.pop("FIREBASE_AUTH_EMULATOR_HOST", None)

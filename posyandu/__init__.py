@@ -6,13 +6,17 @@ blueprints, CLI commands.
 from __future__ import annotations
 
 import os
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from . import config as config_module
 
+if TYPE_CHECKING:  # Flask is imported by create_app: the posyandu-anthro CLI never needs it
+    from flask import Flask
+
 
 def create_app(config: dict | None = None) -> Flask:
+    from flask import Flask
+
     app = Flask(__name__, instance_relative_config=False,
                 instance_path=os.environ.get("POSYANDU_INSTANCE_PATH", os.path.join(os.getcwd(), "instance")))
     app.config.update(config_module.from_environment(app.instance_path))
@@ -22,14 +26,23 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
 
+    register_proxy_fix(app)
     register_logging(app)
     register_extensions(app)
     register_error_handlers(app)
     register_blueprints(app)
+    register_metrics(app)
     register_commands(app)
     from .transaction import register_request_transaction
     register_request_transaction(app)
     return app
+
+
+def register_proxy_fix(app: Flask) -> None:
+    """Behind a reverse proxy, trust its X-Forwarded-* headers (``PROXY_FIX_X_FOR=1`` for one
+    nginx), so the client address (per-address sign-in limits, logs, metrics networks) is the
+    phone's, not the proxy's. Off by default: without a proxy those headers are forgeable."""
+    app.wsgi_app = config_module.wrap_for_proxy(app.wsgi_app, app.config)
 
 
 def register_logging(app: Flask) -> None:
@@ -40,6 +53,7 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from .extensions import db, jwt, limiter, migrate
     from . import models  # noqa: F401  (every model registered on the metadata)
+    from . import database_outage  # noqa: F401  (pool hooks: dead connections, outage log)
 
     app.config.setdefault("API_TITLE", "PosyanduGo API")
     app.config.setdefault("API_VERSION", "v1")
@@ -80,6 +94,11 @@ def register_blueprints(app: Flask) -> None:
     api = app.extensions["posyandu.api"]
     for blueprint in API_BLUEPRINTS():
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))
+
+
+def register_metrics(app: Flask) -> None:
+    from . import metrics
+    metrics.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

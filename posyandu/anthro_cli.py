@@ -28,6 +28,8 @@ import sys
 import time
 from collections import Counter, defaultdict
 
+import numpy as np
+
 PROG = "posyandu-anthro"
 DEFAULT_CHUNK = 100_000
 
@@ -49,33 +51,59 @@ def _build_parser() -> argparse.ArgumentParser:
     z.add_argument("input", metavar="INPUT", help="CSV file, .xlsx workbook (first sheet), or -")
     z.add_argument("-o", "--output", default="-", metavar="OUTPUT",
                    help="output CSV file; - (default) writes to stdout")
-    z.add_argument("-d", "--delimiter", default="auto",
-                   help="input CSV delimiter: one character, 'tab', or 'auto' (default: "
-                        "detected from the header among , ; tab |)")
-    z.add_argument("--output-delimiter", default=None,
-                   help="output delimiter (default: the input's; ',' for .xlsx input)")
-    z.add_argument("--decimal", choices=(".", ","), default=".",
-                   help="decimal separator of the input numbers (default '.')")
-    z.add_argument("--encoding", default="utf-8-sig", help="input text encoding (default UTF-8)")
-    z.add_argument("--age-unit", choices=("days", "months"), default="days",
-                   help="unit of the age column; months as anthro's is_age_in_month: "
-                        "days = round_up(months * 30.4375) (default days)")
-    z.add_argument("--age-column", default=None,
-                   help="name of the age column (default age_days, or age_months with "
-                        "--age-unit months)")
+    _add_input_options(z)
     z.add_argument("--labels", choices=("code", "id", "en"), default="code",
                    help="category cells as codes (default), Indonesian or English labels")
-    z.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, metavar="N",
+    z.set_defaults(func=_cmd_zscores)
+    pv = sub.add_parser(
+        "prevalence", help="prevalence estimates by group, exactly as anthro_prevalence",
+        description="Read INPUT (CSV, .xlsx, or - for CSV on stdin) with anthro's input "
+                    "columns (sex, age_days, weight, lenhei, measure, oedema) and write "
+                    "anthro::anthro_prevalence's table (simple path: no cluster, strata or "
+                    "weights): one row per group (All, Age group, Sex, Age + sex and the "
+                    "optional groupings) with anthro's column names. Malformed rows are "
+                    "reported by row number and left out. Exit 0 when processed, 2 on "
+                    "unusable input.")
+    pv.add_argument("input", metavar="INPUT", help="CSV file, .xlsx workbook (first sheet), or -")
+    pv.add_argument("-o", "--output", default="-", metavar="OUTPUT",
+                    help="output file: .xlsx for a workbook, anything else CSV; - (default) "
+                         "writes CSV to stdout")
+    for key, what in (("typeres", "type of residence (anthro: Area)"),
+                      ("gregion", "geographical region"),
+                      ("wealthq", "wealth quintile: 1-5 or Q1-Q5"),
+                      ("mothered", "mother's education"),
+                      ("othergr", "any other grouping, e.g. the posyandu")):
+        pv.add_argument(f"--{key}", metavar="COLUMN", default=None,
+                        help=f"input column with the {what} (anthro's {key} argument)")
+    _add_input_options(pv)
+    pv.set_defaults(func=_cmd_prevalence)
+    return p
+
+
+def _add_input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-d", "--delimiter", default="auto",
+                   help="input CSV delimiter: one character, 'tab', or 'auto' (default: "
+                        "detected from the header among , ; tab |)")
+    p.add_argument("--output-delimiter", default=None,
+                   help="output delimiter (default: the input's; ',' for .xlsx input)")
+    p.add_argument("--decimal", choices=(".", ","), default=".",
+                   help="decimal separator of the input numbers (default '.')")
+    p.add_argument("--encoding", default="utf-8-sig", help="input text encoding (default UTF-8)")
+    p.add_argument("--age-unit", choices=("days", "months"), default="days",
+                   help="unit of the age column; months as anthro's is_age_in_month: "
+                        "days = round_up(months * 30.4375) (default days)")
+    p.add_argument("--age-column", default=None,
+                   help="name of the age column (default age_days, or age_months with "
+                        "--age-unit months)")
+    p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, metavar="N",
                    help=f"rows per chunk (default {DEFAULT_CHUNK:,})")
-    z.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar on stderr (default: only when stderr is a "
                         "terminal)")
-    z.add_argument("--max-errors-listed", type=int, default=20, metavar="N",
+    p.add_argument("--max-errors-listed", type=int, default=20, metavar="N",
                    help="row numbers listed per error kind in the summary (default 20)")
-    z.add_argument("-q", "--quiet", action="store_true",
-                   help="no summary line when every row was computed")
-    z.set_defaults(func=_cmd_zscores)
-    return p
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no summary line when every row was used")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,11 +184,12 @@ def _run(args, table, layout, opts, version: str) -> int:
     to_stdout = args.output == "-"
     tmp_path = None
     if to_stdout:
-        out = sys.stdout
+        sys.stdout.flush()
+        out = getattr(sys.stdout, "buffer", None) or _TextSink(sys.stdout)
     else:
         tmp_path = f"{args.output}.part-{os.getpid()}"
         try:
-            out = open(tmp_path, "w", encoding="utf-8", newline="")
+            out = open(tmp_path, "wb")
         except OSError as exc:
             _err(f"{args.output}: cannot write ({exc.strerror or exc})")
             return 1
@@ -173,11 +202,10 @@ def _run(args, table, layout, opts, version: str) -> int:
                disable=not _show_progress(args.progress), dynamic_ncols=True, leave=False)
     status = 0
     try:
-        header = [tabular.quote_cell(h, opts.delimiter) for h in layout.out_header]
-        out.write(opts.delimiter.join(header) + "\n")
+        writer = tabular.CsvWriter(out, layout.out_header, opts.delimiter)
         for chunk in table.chunks():
             res = batch.process_chunk(chunk, layout, opts)
-            out.write(tabular.format_rows(res.columns, opts.delimiter))
+            writer.write(res.columns)
             total_rows += res.rows
             for row, code in res.errors:
                 error_counts[code] += 1
@@ -223,6 +251,126 @@ def _run(args, table, layout, opts, version: str) -> int:
             rows = errors_by_code[code]
             more = ", ..." if count > len(rows) else ""
             _err(f"  {code}: {count:,} row(s): rows {', '.join(map(str, rows))}{more}")
+    return 0
+
+
+class _TextSink:
+    """A text stream (no ``.buffer``) used as a binary one: UTF-8 bytes decoded back."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, data) -> None:
+        self.stream.write(bytes(data).decode("utf-8"))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _cmd_prevalence(args: argparse.Namespace) -> int:
+    from posyandu.core.prevalence import OPTIONAL_STRATA
+    from posyandu.tools import anthro_batch as batch
+    from posyandu.tools import tabular
+
+    if args.chunk_size < 1:
+        _err("--chunk-size must be at least 1")
+        return 2
+    try:
+        in_delim = tabular.parse_delimiter(args.delimiter)
+        out_delim = tabular.parse_delimiter(args.output_delimiter)
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    if args.output != "-" and args.input != "-" and os.path.exists(args.output) \
+            and os.path.samefile(args.output, args.input):
+        _err("OUTPUT must not be the INPUT file")
+        return 2
+    age_column = args.age_column or ("age_months" if args.age_unit == "months" else "age_days")
+    try:
+        table = tabular.open_table(args.input, chunk_size=args.chunk_size, delimiter=in_delim,
+                                   encoding=args.encoding)
+    except tabular.InputError as exc:
+        _err(str(exc))
+        return 2
+    with table:
+        try:
+            layout = batch.make_layout(table.header, age_column=age_column)
+            group_pos = {key: tabular.find_column(table.header, getattr(args, key))
+                         for key, _ in OPTIONAL_STRATA if getattr(args, key) is not None}
+        except tabular.InputError as exc:
+            hint = (f" (read with delimiter {table.delimiter!r}; see --delimiter)"
+                    if table.kind == "csv" else "")
+            _err(f"{args.input}: {exc}{hint}")
+            return 2
+        for note in table.notes:
+            _err(note)
+        opts = batch.Options(age_unit=args.age_unit, decimal_comma=args.decimal == ",")
+        delim = out_delim or table.delimiter or ","
+        return _run_prevalence(args, table, layout, group_pos, opts, delim)
+
+
+def _run_prevalence(args, table, layout, group_pos, opts, delim: str) -> int:
+    from tqdm import tqdm
+
+    from posyandu.core.prevalence import COLUMNS, PrevalenceAccumulator
+    from posyandu.tools import anthro_batch as batch
+    from posyandu.tools import tabular
+
+    started = time.perf_counter()
+    acc = PrevalenceAccumulator(strata=group_pos)
+    total_rows = 0
+    errors_by_code: dict[str, list[int]] = defaultdict(list)
+    error_counts: Counter = Counter()
+    bar = tqdm(total=table.progress_total, unit=table.progress_unit,
+               unit_scale=table.progress_unit == "B", unit_divisor=1024 if
+               table.progress_unit == "B" else 1000, desc=PROG, file=sys.stderr,
+               disable=not _show_progress(args.progress), dynamic_ncols=True, leave=False)
+    try:
+        for chunk in table.chunks():
+            parsed = batch.parse_chunk(chunk, layout, opts)
+            res = batch.compute_chunk(parsed)
+            oedema = parsed.kw["oedema"]
+            oed = (np.zeros(len(chunk), dtype=bool) if oedema is None else oedema == 1.0)
+            groups = {key: chunk.text(pos) for key, pos in group_pos.items()}
+            acc.add_zscores(res, oedema=oed, age_months=parsed.months, groups=groups)
+            for i, code in enumerate(res["error"].tolist()):
+                if code is not None:
+                    error_counts[code] += 1
+                    if len(errors_by_code[code]) < args.max_errors_listed:
+                        errors_by_code[code].append(chunk.row_numbers[i])
+            total_rows += len(chunk)
+            bar.set_postfix_str(f"{total_rows:,} rows", refresh=False)
+            bar.update(table.position() - bar.n)
+    except tabular.InputError as exc:
+        _err(f"{exc}; stopped after {total_rows:,} rows")
+        return 2
+    finally:
+        bar.close()
+    try:
+        rows = acc.rows()
+    except ValueError as exc:
+        _err(f"{args.input}: {exc}")
+        return 2
+    try:
+        tabular.write_table(args.output, COLUMNS, rows, delimiter=delim)
+    except OSError as exc:
+        _err(f"{args.output}: cannot write ({exc.strerror or exc})")
+        return 1
+
+    elapsed = time.perf_counter() - started
+    n_bad = sum(error_counts.values())
+    dest = "stdout" if args.output == "-" else args.output
+    if n_bad or acc.excluded_age or not args.quiet:
+        _err(f"{total_rows:,} rows in {elapsed:.1f} s: {acc.N:,} used (anthro's N), "
+             f"{len(rows)} groups -> {dest}")
+    if acc.excluded_age:
+        _err(f"{acc.excluded_age:,} row(s) older than 1826 days left out, as anthro does")
+    if n_bad:
+        _err(f"{n_bad:,} row(s) left out (anthro would refuse them):")
+        for code, count in sorted(error_counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            listed = errors_by_code[code]
+            more = ", ..." if count > len(listed) else ""
+            _err(f"  {code}: {count:,} row(s): rows {', '.join(map(str, listed))}{more}")
     return 0
 
 

@@ -10,6 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 
 
+class ConfigError(RuntimeError):
+    """The environment does not describe a configuration we are willing to run."""
+
+
 def normalise_database_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs given in the common ``postgresql://`` form."""
     if url.startswith("postgres://"):
@@ -26,8 +30,30 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
-class ConfigError(RuntimeError):
-    """The environment does not describe a configuration we are willing to run."""
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+#: werkzeug ProxyFix arguments and the settings that give them (0 = do not trust that header).
+PROXY_FIX_SETTINGS = {"x_for": "PROXY_FIX_X_FOR", "x_proto": "PROXY_FIX_X_PROTO",
+                      "x_host": "PROXY_FIX_X_HOST", "x_port": "PROXY_FIX_X_PORT",
+                      "x_prefix": "PROXY_FIX_X_PREFIX"}
+
+
+def wrap_for_proxy(wsgi_app, config: dict):
+    """``wsgi_app`` behind werkzeug's ProxyFix with the configured trusted hop counts, or
+    unchanged when every count is 0 (the default)."""
+    counts = {arg: int(config.get(setting) or 0) for arg, setting in PROXY_FIX_SETTINGS.items()}
+    if not any(counts.values()):
+        return wsgi_app
+    from werkzeug.middleware.proxy_fix import ProxyFix
+    return ProxyFix(wsgi_app, **counts)
 
 
 def from_environment(instance_path: str) -> dict:
@@ -43,10 +69,26 @@ def from_environment(instance_path: str) -> dict:
                                       "pool_recycle": 1800},
         "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY", "dev-only-insecure-jwt-secret-change-me"),
         "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-insecure-secret-change-me"),
-        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "15"))),
-        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "30"))),
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=_env_int("JWT_ACCESS_MINUTES", 15)),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=_env_int("JWT_REFRESH_DAYS", 30)),
+        # Flask-Limiter: memory:// keeps counters per process (development only, refused in
+        # production); redis:// shares them between gunicorn workers and machines. While Redis
+        # is unreachable the limits fall back to per-process memory (logged) instead of failing
+        # sign-ins with 500.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "posyandu"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        # Behind a reverse proxy: how many proxies to trust for each X-Forwarded-* header
+        # (werkzeug ProxyFix). 0 (default) = none: the client address is the TCP peer.
+        "PROXY_FIX_X_FOR": _env_int("PROXY_FIX_X_FOR", 0),
+        "PROXY_FIX_X_PROTO": _env_int("PROXY_FIX_X_PROTO", 0),
+        "PROXY_FIX_X_HOST": _env_int("PROXY_FIX_X_HOST", 0),
+        "PROXY_FIX_X_PORT": _env_int("PROXY_FIX_X_PORT", 0),
+        "PROXY_FIX_X_PREFIX": _env_int("PROXY_FIX_X_PREFIX", 0),
+        # GET /metrics (Prometheus): 404 unless a token and/or allowed networks are set.
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
+        "METRICS_ALLOWED_NETWORKS": os.environ.get("METRICS_ALLOWED_NETWORKS") or None,
         "FIREBASE_PROJECT_ID": os.environ.get("FIREBASE_PROJECT_ID", "demo-posyandu"),
         "FIREBASE_CREDENTIALS": os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"),
         "FCM_ENDPOINT_URL": os.environ.get("FCM_ENDPOINT_URL"),
@@ -64,6 +106,8 @@ TESTING_OVERRIDES = {
     "SECRET_KEY": "test-secret",
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOG_LEVEL": "WARNING",
+    # Metrics on in tests, so every test request also runs the metrics hook.
+    "METRICS_TOKEN": "test-metrics-token-0123456789abcdef",
 }
 
 
@@ -82,6 +126,13 @@ def validate(config: dict) -> None:
         problems.append("FCM_ENDPOINT_URL is set: pushes would go to a development fake, not to FCM")
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not _env_bool("ALLOW_SQLITE_IN_PRODUCTION", False):
         problems.append("DATABASE_URL points at SQLite; production needs PostgreSQL")
+    if config.get("RATELIMIT_ENABLED", True) and \
+            (config.get("RATELIMIT_STORAGE_URI") or "memory://").startswith("memory://"):
+        problems.append("RATELIMIT_STORAGE_URI is memory://: every gunicorn worker would keep its own "
+                        "sign-in counters; use redis://host:6379/0")
+    token = config.get("METRICS_TOKEN")
+    if token and len(token) < 32:
+        problems.append("METRICS_TOKEN must be a random value of at least 32 characters")
     access = config["JWT_ACCESS_TOKEN_EXPIRES"]
     if access > timedelta(minutes=15):
         problems.append("JWT access tokens must live 15 minutes or less")

@@ -13,6 +13,8 @@ from flask import current_app, jsonify, request
 from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException
 
+from . import database_outage
+
 log = logging.getLogger(__name__)
 
 PROBLEM_MIME = "application/problem+json"
@@ -174,7 +176,12 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
-            return app.extensions["posyandu.api"].handle_http_exception(error)
+            original = getattr(error, "original_exception", None)
+            if original is None or (outage := database_outage.response_for(original)) is None:
+                return app.extensions["posyandu.api"].handle_http_exception(error)
+            return outage
+        if (outage := database_outage.response_for(error)) is not None:
+            return outage  # 503 + Retry-After, one log line per interval (no traceback)
         if current_app.testing:
             raise error
         log.exception("unhandled error", extra={"event": "unhandled_error"})

@@ -14,5 +14,6 @@ def API_BLUEPRINTS():
     from .calendar.routes import blp as calendar
     from .reports.routes_exports import blp as report_exports
     from .reminders.routes import blp as reminders
+    from .early_warning.routes import blp as early_warning
     return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
-            report_exports]
+            early_warning, report_exports]

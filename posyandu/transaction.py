@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Flask, g
 
+from . import database_outage
 from .extensions import db
 
 
@@ -21,7 +22,16 @@ def register_request_transaction(app: Flask) -> None:
     def _commit_or_rollback(response):
         session = db.session
         if response.status_code < 400 or g.pop("commit_despite_error", False):
-            session.commit()
+            try:
+                session.commit()
+            except Exception as exc:
+                # The connection died during COMMIT: we cannot tell whether it landed, so the
+                # client is told to retry (a retry by the same UUID is a duplicate if it did).
+                outage = database_outage.response_for(exc)
+                if outage is None:
+                    raise
+                session.rollback()
+                return outage
         else:
             session.rollback()
         return response

@@ -60,6 +60,7 @@ def test_production_refuses_auth_emulator(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://x@127.0.0.1/none")
     for key in ("JWT_SECRET_KEY", "SECRET_KEY", "NIK_ENCRYPTION_KEY"):
         monkeypatch.setenv(key, "x" * 40)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
     monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
     with pytest.raises(ConfigError) as excinfo:
         create_app()

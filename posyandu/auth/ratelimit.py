@@ -15,8 +15,8 @@ until the window moves on) but *deducted* only when the view flagged the attempt
 accounts' failures (unless they come from the same address and exhaust the address limit).
 The 429 is problem+json with ``Retry-After`` (seconds), see ``errors.Api.handle_http_exception``.
 
-Behind a reverse proxy, ``get_remote_address`` sees the proxy: deploy with
-``werkzeug.middleware.proxy_fix.ProxyFix`` configured for the trusted hop count.
+Behind a reverse proxy, ``get_remote_address`` sees the proxy unless ``PROXY_FIX_X_FOR`` is set
+to the number of trusted proxies (werkzeug ProxyFix, see ``config.wrap_for_proxy``).
 """
 from __future__ import annotations
 

@@ -11,20 +11,30 @@ in flight, at most one claimed ahead of it) are sent and recorded, so no row is 
 ``sending``; then ``run`` returns and the command exits 0. A second SIGINT restores the
 default handler, so pressing Ctrl-C twice still interrupts at once (the rows' leases then expire
 and another worker takes them over).
+
+A database outage (restart, failover) does not end the loop: the pass is abandoned (rows it
+had claimed and sent but not recorded stay leased until the lease expires; a resend replaces
+the notification, same tag), a WARNING is logged (then at most once a minute), and the loop
+retries with a doubling wait (at most 30 s) until the database answers again.
 """
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+import time
 from datetime import datetime
 from typing import Callable
 
+from ..database_outage import is_database_unavailable, summarise
 from .dispatcher import BatchReport, Dispatcher
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Worker"]
+
+OUTAGE_MAX_WAIT_SECONDS = 30.0
+OUTAGE_LOG_INTERVAL_SECONDS = 60.0
 
 
 class Worker:
@@ -39,6 +49,9 @@ class Worker:
         self.stop_event = threading.Event()
         self.totals = BatchReport()
         self.passes = 0
+        self.outage_started: float | None = None  # monotonic time of the first failure
+        self.outage_logged: float | None = None
+        self.outage_failures = 0
 
     def stop(self, *_: object) -> None:
         self.stop_event.set()
@@ -68,8 +81,16 @@ class Worker:
                     break
                 # Drain what is due now (pipelined batches); a stop request ends it after the
                 # batch in flight has been sent and recorded.
-                report = self.dispatcher.dispatch_due(should_stop=self.stop_event.is_set,
-                                                      on_batch=self._batch_done)
+                try:
+                    report = self.dispatcher.dispatch_due(should_stop=self.stop_event.is_set,
+                                                          on_batch=self._batch_done)
+                except Exception as exc:  # noqa: BLE001 - only a database outage is survived
+                    if not is_database_unavailable(exc):
+                        raise
+                    self.stop_event.wait(self._database_down(exc))
+                    continue
+                if self.outage_started is not None:
+                    self._database_back()
                 self.passes += 1
                 self.totals.add(report)
                 if report.claimed == 0 or report.paused_until is not None:
@@ -79,6 +100,33 @@ class Worker:
                 signal.signal(sig, handler)
         log.info("worker %s stopped: %s", self.dispatcher.worker_id, self.totals.summary())
         return self.totals
+
+    def _database_down(self, exc: BaseException) -> float:
+        """Roll the session back, log (first failure, then at most once a minute) and return
+        how long to wait: doubling from ``max(idle, 1)`` seconds up to 30 s."""
+        try:
+            self.dispatcher.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+            pass
+        now = time.monotonic()
+        self.outage_failures += 1
+        wait = min(max(self.idle_seconds, 1.0) * 2 ** (self.outage_failures - 1),
+                   OUTAGE_MAX_WAIT_SECONDS)
+        if self.outage_started is None:
+            self.outage_started = now
+        if self.outage_logged is None or now - self.outage_logged >= OUTAGE_LOG_INTERVAL_SECONDS:
+            self.outage_logged = now
+            log.warning("worker %s: database unavailable (%s); retrying in %.0f s",
+                        self.dispatcher.worker_id, summarise(exc), wait,
+                        extra={"event": "database_unavailable"})
+        return wait
+
+    def _database_back(self) -> None:
+        log.warning("worker %s: database reachable again after %.1f s",
+                    self.dispatcher.worker_id, time.monotonic() - self.outage_started,
+                    extra={"event": "database_reachable"})
+        self.outage_started = self.outage_logged = None
+        self.outage_failures = 0
 
     def _batch_done(self, report: BatchReport) -> None:
         log.info("worker %s batch: %s", self.dispatcher.worker_id, report.summary())

@@ -9,6 +9,7 @@ from flask import current_app
 from ..blueprint import Blueprint
 
 from ..auth.scope import current_scope, roles_required
+from .. import metrics
 from ..errors import flatten_messages
 from . import pull as pull_ops
 from . import push as push_ops
@@ -51,6 +52,7 @@ def push(body):
         raw = body["records"][i]
         receipts[i] = {"index": i, "entity": raw.get("entity"), "id": raw.get("id") if isinstance(raw.get("id"), str) else None,
                        "status": "invalid", "errors": errors}
+    metrics.note_sync_push(receipts)
     return {"receipts": receipts, "summary": dict(Counter(r["status"] for r in receipts))}
 
 
@@ -66,6 +68,7 @@ def pull(args):
     scope come as tombstones (``op: delete``).
     """
     page = pull_ops.pull(current_scope(), args["since"], args["limit"])
+    metrics.note_sync_pull(page["changes"])
     # Thousands of plain records: encode them directly rather than through the response schema
     # (which documents the shape) — the pull of a whole posyandu is the heaviest read we serve.
     return current_app.response_class(json.dumps(page, separators=(",", ":")), mimetype="application/json")

@@ -47,12 +47,16 @@ from typing import Sequence
 import numpy as np
 
 from posyandu.core.growth import codes as gcodes
-from posyandu.core.growth.classify import ALL_INDICES, classify_batch
+from posyandu.core.growth.classify import ALL_INDICES, classify_batch_codes
 from posyandu.core.growth.rules import Rules, default_rules
 from posyandu.core.growth.zscores import (
     DAYS_PER_MONTH, OUTPUT_COLUMNS, RAW_COLUMNS, compute_zscores)
 
-from .tabular import Chunk, InputError, quote_cell, quote_column
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import tabular
+from .tabular import Chunk, Coded, InputError, coded_text, quote_cell, quote_column
 
 #: Input fields in anthro's argument order (the age column name is configurable).
 NUMERIC_FIELDS = ("age", "weight", "lenhei", "headc", "armc", "triskin", "subskin")
@@ -133,36 +137,15 @@ class Options:
 
 @dataclass
 class ChunkResult:
-    columns: list[Sequence[str]]  # output columns (quoted), in Layout.out_header order
+    columns: list  # output columns (pyarrow strings, quoted), in Layout.out_header order
     errors: list[tuple[int, str]]  # (row number, error code)
     rows: int
 
 
 # --------------------------------------------------------------------------- parsing
-def parse_numbers(col: Sequence[str], decimal_comma: bool = False
-                  ) -> tuple[np.ndarray, np.ndarray | None]:
+def parse_numbers(col, decimal_comma: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """Text cells -> float64 (NaN for "" / "NA" / blank) and a mask of non-numbers (or None)."""
-    n = len(col)
-    if not decimal_comma and "" not in col:
-        try:
-            return np.fromiter(map(float, col), np.float64, n), None
-        except ValueError:
-            pass
-    values: dict[str, float] = {}
-    bad = set()
-    for u in set(col):
-        t = u.replace(",", ".") if decimal_comma else u
-        try:
-            values[u] = float(t)
-        except ValueError:
-            values[u] = _NAN
-            s = u.strip()
-            if s != "" and s != "NA":
-                bad.add(u)
-    arr = np.fromiter(map(values.__getitem__, col), np.float64, n)
-    if not bad:
-        return arr, None
-    return arr, np.fromiter(map(bad.__contains__, col), bool, n)
+    return tabular.parse_numbers(col, decimal_comma)
 
 
 def _classify_code(u: str, fld: str) -> int:
@@ -179,17 +162,21 @@ def _classify_code(u: str, fld: str) -> int:
     return c
 
 
-def parse_codes(col: Sequence[str], fld: str) -> np.ndarray:
+def parse_codes(col, fld: str) -> np.ndarray:
     """Text codes -> the float values the engine's float path reads (-1 = invalid code)."""
     engine_value = _CODE_SPECS[fld][2]
-    values = {u: engine_value[_classify_code(u, fld)] for u in set(col)}
-    return np.fromiter(map(values.__getitem__, col), np.float64, len(col))
+    distinct, idx = tabular.distinct_codes(col)
+    values = np.array([engine_value[_classify_code(u, fld)] for u in distinct] or [0.0])
+    return values[idx]
 
 
 # --------------------------------------------------------------------------- formatting
+# Output cells are built in pyarrow (no per-cell Python): few-valued columns as integer codes
+# into a list of texts (tabular.Coded), adjacent ones joined into one output column per
+# distinct combination (tabular.coded_text); cbmi through pyarrow's float formatting.
 _Z_LIM = 5000
-_Z_TEXT = np.array(["%.15g" % (k / 100) for k in range(-_Z_LIM, _Z_LIM + 1)], dtype=object)
-_SMALL_INT_TEXT = np.array(["", "0", "1", "2"], dtype=object)  # index: NaN, 0, 1, 2
+_Z_TEXTS = ["%.15g" % (k / 100) for k in range(-_Z_LIM, _Z_LIM + 1)]
+_SMALL_INT_TEXTS = ["0", "1", "2", ""]
 
 
 def _general(v: float) -> str:
@@ -200,50 +187,47 @@ def _general(v: float) -> str:
     return "%.15g" % v
 
 
-def format_z(a: np.ndarray) -> list[str]:
+def coded_z(a: np.ndarray) -> Coded:
     """Already-rounded z-scores as anthro's CSV writes them: at most 2 decimals."""
     with np.errstate(invalid="ignore"):
         k = np.rint(a * 100.0)
         ok = np.abs(k) <= _Z_LIM
-    out = np.full(a.shape[0], "", dtype=object)
-    out[ok] = _Z_TEXT[(k[ok] + _Z_LIM).astype(np.intp)]
-    other = np.flatnonzero(~ok & ~np.isnan(a))
-    for i in other.tolist():
-        out[i] = _general(float(a[i]))
-    return out.tolist()
+    missing = np.isnan(a)
+    texts = _Z_TEXTS + [""]
+    codes = np.where(ok, k + _Z_LIM, len(_Z_TEXTS)).astype(np.int64)
+    other = np.flatnonzero(~ok & ~missing)
+    if other.size:  # beyond +-50 or infinite: formatted one by one
+        texts = texts + [_general(float(v)) for v in a[other].tolist()]
+        codes[other] = len(_Z_TEXTS) + 1 + np.arange(other.size)
+    return Coded(codes, texts)
 
 
-def format_small_int(a: np.ndarray) -> list[str]:
+def coded_small_int(a: np.ndarray) -> Coded:
     """0/1/2 (flags, c9mo_flag, csex); NaN -> empty."""
-    idx = np.where(np.isnan(a), 0.0, a + 1.0).astype(np.intp)
-    return _SMALL_INT_TEXT[idx].tolist()
+    return Coded(np.where(np.isnan(a), 3, a).astype(np.int64), _SMALL_INT_TEXTS)
 
 
-def format_g15(a: np.ndarray) -> list[str]:
+def coded_g15(a: np.ndarray) -> Coded:
     """15 significant digits, as R's write.csv (few distinct values: format each once)."""
     uniq, inv = np.unique(a, return_inverse=True)
-    text = np.array([_general(v) for v in uniq.tolist()], dtype=object)
-    return text[inv.reshape(-1)].tolist()
+    return Coded(inv.reshape(-1).astype(np.int64), [_general(v) for v in uniq.tolist()])
 
 
-def format_full(a: np.ndarray) -> list[str]:
-    """Full precision (shortest repr that reads back to the same double); NaN -> empty."""
-    out = [repr(v) for v in a.tolist()]
-    special = np.flatnonzero(~np.isfinite(a))
-    for i in special.tolist():
-        out[i] = _general(float(a[i]))
-    return out
+def format_full(a: np.ndarray) -> pa.Array:
+    """Full precision: the shortest text that reads back to the same double; NaN -> empty,
+    infinities as R writes them (``Inf``)."""
+    missing = np.isnan(a)
+    out = pc.cast(pa.array(a, mask=missing), pa.string())
+    inf = np.isinf(a)
+    if inf.any():
+        out = pc.if_else(pa.array(inf), pa.array(np.where(a > 0, "Inf", "-Inf")), out)
+    return pc.fill_null(out, "")
 
 
-def _text_map(arr: np.ndarray, mapping: dict) -> list[str]:
-    """Object array -> text through a dict that covers every value (C-level lookups)."""
-    return list(map(mapping.__getitem__, arr.tolist()))
-
-
-def _category_maps(rules: Rules, labels: str, delimiter: str) -> tuple[dict, dict]:
-    """{code or None: cell text} for categories and reasons, already quoted for the output."""
-    cat: dict = {None: ""}
-    reason: dict = {None: ""}
+def _category_maps(rules: Rules, labels: str) -> tuple[dict, dict]:
+    """{code or None: cell text} for categories and reasons."""
+    cat: dict = {None: None}
+    reason: dict = {None: None}
     lang = {"id": 0, "en": 1}.get(labels)
     for code in rules.category_codes():
         c = rules.category(code)
@@ -252,13 +236,7 @@ def _category_maps(rules: Rules, labels: str, delimiter: str) -> tuple[dict, dic
         reason[code] = code if lang is None else (w.label_id, w.label_en)[lang]
     for code, pair in rules.reasons.items():  # a reason label wins over a same-named warning
         reason[code] = code if lang is None else pair[lang]
-    for m in (cat, reason):
-        for k, v in m.items():
-            m[k] = quote_cell(v, delimiter)
     return cat, reason
-
-
-_CMEASURE_TEXT = {None: "", "l": "l", "h": "h"}
 
 
 # --------------------------------------------------------------------------- errors
@@ -291,23 +269,28 @@ def _blank(res: dict, mask: np.ndarray) -> None:
 
 
 # --------------------------------------------------------------------------- one chunk
-def process_chunk(chunk: Chunk, layout: Layout, opts: Options) -> ChunkResult:
-    """Compute and format one chunk of rows (see the module docstring)."""
+@dataclass
+class ParsedChunk:
+    """One chunk's input fields parsed for the engine (see :func:`parse_chunk`)."""
+
+    kw: dict  # engine arguments by field (None: column absent); bad numbers kept as text
+    floats: dict[str, np.ndarray]  # numeric fields as float64 (NaN: missing or not a number)
+    months: np.ndarray  # unrounded age in months (NaN: missing)
+    in_cols: dict  # field -> text cells (rows of the wrong width blanked)
+    bad_len: list[int]  # positions of rows with the wrong number of fields
+
+
+def parse_chunk(chunk: Chunk, layout: Layout, opts: Options) -> ParsedChunk:
+    """Text cells of the anthro input fields -> engine arguments (one call per chunk)."""
     cols = chunk.columns
     n = len(chunk)
-    width = layout.width
     bad_len = list(chunk.field_counts)
     in_cols = {fld: cols[pos] for fld, pos in layout.positions.items() if pos is not None}
     if bad_len:  # a row we cannot align: compute nothing from it
-        for fld, c in in_cols.items():
-            c = list(c)
-            for i in bad_len:
-                c[i] = ""
-            in_cols[fld] = c
-
-    # -- parse
+        in_cols = {fld: tabular.blank_rows(c, bad_len) for fld, c in in_cols.items()}
     kw = {}
     floats = {}
+    months = None
     for fld in NUMERIC_FIELDS:
         col = in_cols.get(fld)
         if col is None:
@@ -323,25 +306,46 @@ def process_chunk(chunk: Chunk, layout: Layout, opts: Options) -> ChunkResult:
             kw[fld] = arr
         else:  # the engine reports the row (first problem in anthro's argument order)
             obj = arr.astype(object)
-            obj[bad] = np.asarray(col, dtype=object)[bad]
+            text = col.to_pylist() if isinstance(col, (pa.Array, pa.ChunkedArray)) else col
+            obj[bad] = np.asarray(text, dtype=object)[bad]
             kw[fld] = obj
     for fld in CODE_FIELDS:
         col = in_cols.get(fld)
         kw[fld] = None if col is None else parse_codes(col, fld)
+    if months is None:
+        months = floats["age"] / DAYS_PER_MONTH
+    return ParsedChunk(kw, floats, months, in_cols, bad_len)
 
+
+def compute_chunk(p: ParsedChunk) -> dict:
+    """The engine on a parsed chunk; rows of the wrong width get ``bad_field_count``."""
+    kw = p.kw
     res = compute_zscores(sex=kw["sex"], age_days=kw["age"], weight=kw["weight"],
                           lenhei=kw["lenhei"], measure=kw["measure"], headc=kw["headc"],
                           armc=kw["armc"], triskin=kw["triskin"], subskin=kw["subskin"],
                           oedema=kw["oedema"])
-    err = res["error"]
-    if bad_len:
-        for i in bad_len:
+    if p.bad_len:
+        err = res["error"]
+        for i in p.bad_len:
             err[i] = "bad_field_count"
+        mask = np.zeros(len(err), dtype=bool)
+        mask[p.bad_len] = True
+        _blank(res, mask)
+    return res
+
+
+def process_chunk(chunk: Chunk, layout: Layout, opts: Options) -> ChunkResult:
+    """Compute and format one chunk of rows (see the module docstring)."""
+    n = len(chunk)
+    width = layout.width
+    cols = chunk.columns
+    p = parse_chunk(chunk, layout, opts)
+    kw, floats, in_cols, months = p.kw, p.floats, p.in_cols, p.months
+    res = compute_chunk(p)
+    err = res["error"]
     err_idx = [i for i, e in enumerate(err.tolist()) if e is not None]
     err_mask = np.zeros(n, dtype=bool)
     err_mask[err_idx] = True
-    if bad_len:
-        _blank(res, err_mask)
 
     # -- categories (PMK 2/2020)
     if opts.age_unit == "months" and in_cols.get("age") is not None:
@@ -350,42 +354,50 @@ def process_chunk(chunk: Chunk, layout: Layout, opts: Options) -> ChunkResult:
         age_m = np.floor(floats["age"] / DAYS_PER_MONTH)
     age_m[err_mask] = np.nan
     oed = (kw["oedema"] == 1.0) if kw["oedema"] is not None else None
-    cls = classify_batch(res, age_months=age_m, armc_cm=floats["armc"], oedema=oed,
-                         rules=opts.rules)
+    cls = classify_batch_codes(res, age_months=age_m, armc_cm=floats["armc"], oedema=oed,
+                               rules=opts.rules)
 
-    # -- text
+    # -- text: passthrough, then anthro's columns and the categories in as few joined
+    # columns as their order allows (clenhei+cmeasure+c9mo_flag, cbmi, csex+zlen+flen, each
+    # other z with its flag, all categories)
     d = opts.delimiter
-    out: list[Sequence[str]] = [quote_column(cols[i], d) for i in layout.passthrough]
-    for c in OUTPUT_COLUMNS:
-        a = res[c]
-        if c == "cmeasure":
-            out.append(_text_map(a, _CMEASURE_TEXT))
-        elif c in ("c9mo_flag", "csex") or c[0] == "f":
-            out.append(format_small_int(a))
-        elif c == "clenhei":
-            out.append(format_g15(a))
-        elif c == "cbmi":
-            out.append(format_full(a))
-        else:
-            out.append(format_z(a))
-    cat_map, reason_map = _category_maps(opts.rules, opts.labels, d)
+    out: list = [quote_column(cols[i], d) for i in layout.passthrough]
+    cm = res["cmeasure"]
+    cm_codes = np.where(cm == "l", 0, np.where(cm == "h", 1, 2)).astype(np.int64)
+    out.append(coded_text([coded_g15(res["clenhei"]), Coded(cm_codes, ["l", "h", ""]),
+                           coded_small_int(res["c9mo_flag"])], d))
+    out.append(format_full(res["cbmi"]))
+    out.append(coded_text([coded_small_int(res["csex"]), coded_z(res["zlen"]),
+                           coded_small_int(res["flen"])], d))
+    for key in ("wei", "wfl", "bmi", "hc", "ac", "ts", "ss"):
+        out.append(coded_text([coded_z(res["z" + key]), coded_small_int(res["f" + key])], d))
+    cat_map, reason_map = _category_maps(opts.rules, opts.labels)
+    parts = []
     for key in ALL_INDICES:
-        cat = _text_map(cls[key], cat_map)
-        reason = _text_map(cls[key + "_reason"], reason_map)
-        for i in err_idx:
-            cat[i] = reason[i] = ""
-        out.append(cat)
-        out.append(reason)
+        c = cls[key]
+        for idx, names, mapping in ((c.category, [k.code for k in c.rule.categories], cat_map),
+                                    (c.reason, c.reasons, reason_map)):
+            texts = [quote_cell(mapping.get(v, v), d) for v in names] + [""]
+            codes = np.where(idx < 0, len(names), idx).astype(np.int64)
+            if err_idx:
+                codes[err_idx] = len(names)
+            parts.append(Coded(codes, texts))
+    out.append(coded_text(parts, d))
 
     errors = []
-    etext = [""] * n
+    etext: list = [""] * n
     if err_idx:
         names = layout.names
         for i in err_idx:
             code = err[i]
-            raw = {fld: c[i] for fld, c in in_cols.items()}
-            etext[i] = quote_cell(error_text(chunk.row_numbers[i], code, raw, names, width,
-                                             chunk.field_counts.get(i)), d)
-            errors.append((chunk.row_numbers[i], code))
-    out.append(etext)
+            raw = {fld: _cell(c, i) for fld, c in in_cols.items()}
+            etext[i] = quote_cell(error_text(int(chunk.row_numbers[i]), code, raw, names,
+                                             width, chunk.field_counts.get(i)), d)
+            errors.append((int(chunk.row_numbers[i]), code))
+    out.append(pa.array(etext, pa.string()))
     return ChunkResult(out, errors, n)
+
+
+def _cell(col, i: int) -> str:
+    v = col[i]
+    return v.as_py() if isinstance(v, pa.Scalar) else v

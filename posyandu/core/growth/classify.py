@@ -30,6 +30,7 @@ z = -2.004 is ``tbu.stunted`` although it displays as -2.00.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -237,6 +238,105 @@ def _batch_compare_values(z: Mapping[str, Any], rule: IndexRule, use_raw: bool,
     return _as_float(z.get(rule.z_key), n)
 
 
+#: status values of the batch results, in the order of :class:`BatchCodes` status codes
+STATUSES = (STATUS_OK, STATUS_FLAGGED, STATUS_NOT_ASSESSABLE, STATUS_NOT_APPLICABLE)
+_S_OK, _S_FLAGGED, _S_NOT_ASSESSABLE, _S_NOT_APPLICABLE = range(4)
+
+
+@dataclass(frozen=True)
+class BatchCodes:
+    """One index of :func:`classify_batch_codes`, as small integers (no Python objects).
+
+    ``category``: index into ``rule.categories`` (-1: none); ``status``: index into
+    :data:`STATUSES`; ``reason``: index into ``reasons`` (-1: none, the index is ok)."""
+
+    rule: IndexRule
+    category: np.ndarray
+    status: np.ndarray
+    reason: np.ndarray
+    reasons: tuple[str, ...]
+
+
+def _category_index(rule: IndexRule, values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``rule.categorize_array`` as indices into ``rule.categories`` (-1 where not valid)."""
+    out = np.full(values.shape, -1, dtype=np.int8)
+    remaining = valid.copy()
+    with np.errstate(invalid="ignore"):
+        for j, cat in enumerate(rule.categories):
+            if cat.upper is None:
+                hit = remaining
+            elif cat.upper_inclusive:
+                hit = remaining & (values <= cat.upper)
+            else:
+                hit = remaining & (values < cat.upper)
+            out[hit] = j
+            remaining = remaining & ~hit
+    return out
+
+
+def classify_batch_codes(z: Mapping[str, Any], *, age_months: Any = None,
+                         armc_cm: Any = None, oedema: Any = None,
+                         rules: Rules | None = None) -> dict[str, BatchCodes]:
+    """The categories, statuses and reasons of :func:`classify_batch` as integer codes per
+    index (``bbu tbu bbtb imtu lku lila``): the same rules, for callers that format many
+    rows (the batch CLI) and should not build a Python object per cell."""
+    rules = rules or default_rules()
+    n = _batch_len(z, age_months, armc_cm, oedema)
+    oed = (np.zeros(n, dtype=bool) if oedema is None
+           else np.broadcast_to(np.asarray(oedema, dtype=bool), (n,)))
+    age_days = _as_float(z.get("age_days_rounded"), n)
+    out: dict[str, BatchCodes] = {}
+
+    for key, rule in rules.indices.items():
+        values = _batch_compare_values(z, rule, rules.use_raw, n)
+        flags = _as_float(z.get(rule.flag_key), n)
+        present = ~np.isnan(values)
+        flagged = present & (flags == 1.0)
+        ok = present & ~flagged
+        status = np.full(n, _S_NOT_ASSESSABLE, dtype=np.int8)
+        status[ok] = _S_OK
+        status[flagged] = _S_FLAGGED
+        reasons = ("not_assessable", "length_out_of_range", "oedema", rule.remeasure_warning)
+        reason = np.zeros(n, dtype=np.int8)
+        if rule.key == "bbtb":
+            clenhei = _as_float(z.get("clenhei"), n)
+            with np.errstate(invalid="ignore"):
+                lying = age_days < rules.split_age_days
+                lo = np.where(lying, rules.wfl_range_cm[0], rules.wfh_range_cm[0])
+                hi = np.where(lying, rules.wfl_range_cm[1], rules.wfh_range_cm[1])
+                oor = ~np.isnan(age_days) & ((clenhei < lo) | (clenhei > hi))
+            reason[oor] = 1
+        if rule.affected_by_oedema:
+            reason[oed] = 2
+        reason[flagged] = 3
+        reason[ok] = -1
+        out[key] = BatchCodes(rule, _category_index(rule, values, ok), status, reason, reasons)
+
+    # LiLA
+    rule = rules.lila
+    age = _as_float(age_months, n)
+    armc = _as_float(armc_cm, n)
+    fac = _as_float(z.get(rule.flag_key), n)
+    with np.errstate(invalid="ignore"):
+        age_known = ~np.isnan(age)
+        in_window = age_known & (age >= rules.lila_age_min) & (age <= rules.lila_age_max)
+        has_value = in_window & ~np.isnan(armc) & (armc > 0)
+    flagged = has_value & (fac == 1.0)
+    ok = has_value & ~flagged
+    status = np.full(n, _S_NOT_ASSESSABLE, dtype=np.int8)
+    reason = np.zeros(n, dtype=np.int8)
+    not_appl = age_known & ~in_window
+    status[not_appl] = _S_NOT_APPLICABLE
+    reason[not_appl] = 1
+    status[flagged] = _S_FLAGGED
+    reason[flagged] = 2
+    status[ok] = _S_OK
+    reason[ok] = -1
+    out["lila"] = BatchCodes(rule, _category_index(rule, armc, ok), status, reason,
+                             ("not_assessable", "not_applicable", rule.remeasure_warning))
+    return out
+
+
 def classify_batch(z: Mapping[str, Any], *, age_months: Any = None, armc_cm: Any = None,
                    oedema: Any = None, rules: Rules | None = None) -> dict[str, np.ndarray]:
     """Vectorised :func:`classify_visit` over numpy arrays of equal length n.
@@ -256,62 +356,19 @@ def classify_batch(z: Mapping[str, Any], *, age_months: Any = None, armc_cm: Any
     n = _batch_len(z, age_months, armc_cm, oedema)
     oed = (np.zeros(n, dtype=bool) if oedema is None
            else np.broadcast_to(np.asarray(oedema, dtype=bool), (n,)))
-    age_days = _as_float(z.get("age_days_rounded"), n)
+    codes = classify_batch_codes(z, age_months=age_months, armc_cm=armc_cm, oedema=oedema,
+                                 rules=rules)
+    statuses = np.array(STATUSES + (None,), dtype=object)
     out: dict[str, np.ndarray] = {}
-
-    for key, rule in rules.indices.items():
-        values = _batch_compare_values(z, rule, rules.use_raw, n)
-        flags = _as_float(z.get(rule.flag_key), n)
-        present = ~np.isnan(values)
-        flagged = present & (flags == 1.0)
-        ok = present & ~flagged
-        out[key] = rule.categorize_array(values, ok)
-        status = np.full(n, STATUS_NOT_ASSESSABLE, dtype=object)
-        status[ok] = STATUS_OK
-        status[flagged] = STATUS_FLAGGED
-        reason = np.full(n, "not_assessable", dtype=object)
-        if rule.key == "bbtb":
-            clenhei = _as_float(z.get("clenhei"), n)
-            with np.errstate(invalid="ignore"):
-                lying = age_days < rules.split_age_days
-                lo = np.where(lying, rules.wfl_range_cm[0], rules.wfh_range_cm[0])
-                hi = np.where(lying, rules.wfl_range_cm[1], rules.wfh_range_cm[1])
-                oor = ~np.isnan(age_days) & ((clenhei < lo) | (clenhei > hi))
-            reason[oor] = "length_out_of_range"
-        if rule.affected_by_oedema:
-            reason[oed] = "oedema"
-        reason[flagged] = rule.remeasure_warning
-        reason[ok] = None
-        out[key + "_status"] = status
-        out[key + "_reason"] = reason
-
-    # LiLA
-    rule = rules.lila
-    age = _as_float(age_months, n)
-    armc = _as_float(armc_cm, n)
-    fac = _as_float(z.get(rule.flag_key), n)
-    with np.errstate(invalid="ignore"):
-        age_known = ~np.isnan(age)
-        in_window = age_known & (age >= rules.lila_age_min) & (age <= rules.lila_age_max)
-        has_value = in_window & ~np.isnan(armc) & (armc > 0)
-    flagged = has_value & (fac == 1.0)
-    ok = has_value & ~flagged
-    status = np.full(n, STATUS_NOT_ASSESSABLE, dtype=object)
-    reason = np.full(n, "not_assessable", dtype=object)
-    not_appl = age_known & ~in_window
-    status[not_appl] = STATUS_NOT_APPLICABLE
-    reason[not_appl] = "not_applicable"
-    status[flagged] = STATUS_FLAGGED
-    reason[flagged] = rule.remeasure_warning
-    status[ok] = STATUS_OK
-    reason[ok] = None
-    out["lila"] = rule.categorize_array(armc, ok)
-    out["lila_status"] = status
-    out["lila_reason"] = reason
+    for key, c in codes.items():  # -1 picks the trailing None
+        out[key] = np.array([cat.code for cat in c.rule.categories] + [None],
+                            dtype=object)[c.category]
+        out[key + "_status"] = statuses[c.status]
+        out[key + "_reason"] = np.array(list(c.reasons) + [None], dtype=object)[c.reason]
 
     # KMS lines, only where BB/U was classified
     waz = _batch_compare_values(z, rules.indices["bbu"], rules.use_raw, n)
-    bbu_ok = out["bbu_status"] == STATUS_OK
+    bbu_ok = codes["bbu"].status == _S_OK
     bgm = np.full(n, None, dtype=object)
     above = np.full(n, None, dtype=object)
     with np.errstate(invalid="ignore"):
@@ -330,5 +387,6 @@ def batch_row(result: Mapping[str, np.ndarray], i: int) -> dict[str, Any]:
 
 __all__ = [
     "ALL_INDICES", "STATUS_OK", "STATUS_FLAGGED", "STATUS_NOT_ASSESSABLE",
-    "STATUS_NOT_APPLICABLE", "classify_visit", "classify_batch", "batch_row",
+    "STATUS_NOT_APPLICABLE", "STATUSES", "BatchCodes", "classify_visit", "classify_batch",
+    "classify_batch_codes", "batch_row",
 ]
