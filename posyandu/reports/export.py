@@ -58,6 +58,7 @@ LEVEL_LABELS = {
     "kabupaten": (("Kabupaten/Kota", "Regency/City"), ("Jumlah kabupaten/kota", "Regency/city total")),
     "total": (("Jumlah", "Total"), ("Jumlah", "Total")),
     "child": (("Anak", "Child"), ("Anak", "Child")),
+    "sex": (("Jenis kelamin", "Sex"), ("Jumlah jenis kelamin", "Sex total")),
 }
 #: Subtotal styling: background colour per level (others get _DEFAULT_FILL).
 _LEVEL_FILL = {"desa": "#EEF3FA", "kecamatan": "#E2EAF5", "puskesmas": "#D6E2F1", "kabupaten": "#C9D9EE",

@@ -57,23 +57,23 @@ class DownloadArgs(ReportArgs):
         "description": "eppgbm: `measured` (default) children measured this month, or `all` target children."})
 
 
-class AreaOut(ma.Schema):
+class ExportAreaOut(ma.Schema):
     level = fields.String()
     code = fields.String()
     name = fields.String()
 
 
-class ColumnOut(ma.Schema):
+class ExportColumnOut(ma.Schema):
     key = fields.String()
     label = fields.String()
     kind = fields.String(metadata={"description": "text, int, float, pct (0-100), date or bool"})
 
 
-class TableOut(ma.Schema):
+class ExportTableOut(ma.Schema):
     key = fields.String()
     title = fields.String()
     notes = fields.List(fields.String())
-    columns = fields.List(fields.Nested(ColumnOut))
+    columns = fields.List(fields.Nested(ExportColumnOut))
     rows = fields.List(fields.Dict(), metadata={
         "description": "One object per row keyed by column key; `level` says what a row is (the first row's "
                        "level is the detail level; other levels are subtotals, `total` the total)."})
@@ -82,12 +82,12 @@ class TableOut(ma.Schema):
 class ReportDocumentOut(ma.Schema):
     kind = fields.String()
     title = fields.String()
-    area = fields.Nested(AreaOut)
+    area = fields.Nested(ExportAreaOut)
     period = fields.String(metadata={"description": "`YYYY-MM`"})
     generated_at = fields.DateTime()
     data_source = fields.String()
     language = fields.String()
-    tables = fields.List(fields.Nested(TableOut))
+    tables = fields.List(fields.Nested(ExportTableOut))
 
 
 class DownloadKindOut(ma.Schema):
