@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from flask import Response, request, stream_with_context
 
 from ..auth.models import User
-from ..auth.scope import current_scope
+from ..auth.scope import STAFF_ROLES, current_scope, roles_required
 from ..blueprint import Blueprint
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
@@ -127,6 +127,7 @@ def vitamin_a_breastfeeding(args):
 @blp.route("/downloads")
 @blp.arguments(ReportArgs(only=("lang",)), location="query")
 @blp.response(200, DownloadListOut)
+@roles_required(*STAFF_ROLES)
 def list_downloads(args):
     """Reports you can download
 

@@ -224,3 +224,23 @@ def test_download_errors(client, world):
     assert r.status_code == 404
     r = get(client, world.dinkes_gresik, URL + ".pdf", **GRESIK)
     assert r.status_code == 404
+
+
+def test_download_list_and_openapi(client, world):
+    r = get(client, world.kader_a1, "/api/v1/reports/downloads", lang="en")
+    items = {i["kind"]: i for i in r.get_json()["items"]}
+    assert {"immunization-coverage", "vitamin-a-breastfeeding", "eppgbm"} <= set(items)
+    assert items["eppgbm"]["by_name"] is True and items["eppgbm"]["formats"] == ["xlsx", "csv", "zip"]
+    assert items["immunization-coverage"]["title"] == "Immunization coverage"
+    assert "uci_threshold" in items["immunization-coverage"]["options"]
+    assert get(client, world.parent_1, "/api/v1/reports/downloads").status_code == 403
+    assert client.get("/api/v1/reports/vitamin-a-breastfeeding.xlsx", query_string=GRESIK).status_code == 401
+    spec = client.get("/api/v1/openapi.json").get_json()
+    download = spec["paths"]["/api/v1/reports/{kind}.{fmt}"]["get"]
+    assert set(download["responses"]["200"]["content"]) == {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "text/csv", "application/zip"}
+    assert {"403", "404", "422"} <= set(download["responses"])
+    for path in ("/api/v1/reports/immunization-coverage", "/api/v1/reports/vitamin-a-breastfeeding"):
+        operation = spec["paths"][path]["get"]
+        assert "application/json" in operation["responses"]["200"]["content"]
+        assert {"level", "code", "month", "by", "lang"} <= {p["name"] for p in operation["parameters"]}
