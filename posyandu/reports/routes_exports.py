@@ -180,13 +180,10 @@ def download(args, kind, fmt):
         body = export.iter_zip(document, language=language, delimiter=delimiter)
         return Response(stream_with_context(body), mimetype=export.MEDIA_TYPES["zip"], headers=headers)
     table = _pick_table(document, args.get("table"))
-    headers["Content-Disposition"] = f'attachment; filename="{export.filename(document, "csv", _table_part(document, table))}"'
+    name = export.filename(document, "csv", table if len(document.tables) > 1 else None)
+    headers["Content-Disposition"] = f'attachment; filename="{name}"'
     body = export.iter_csv_bytes(table, language=language, delimiter=delimiter)
     return Response(stream_with_context(body), headers=headers, content_type=export.MEDIA_TYPES["csv"])
-
-
-def _table_part(document, table):
-    return table if len(document.tables) > 1 else None
 
 
 def _pick_table(document, key: str | None):
@@ -195,7 +192,8 @@ def _pick_table(document, key: str | None):
         for table in document.tables:
             if table.key == key:
                 return table
-        raise InvalidInput(f"The report has no table {key!r}.", errors={"table": [f"Must be one of: {', '.join(keys)}."]})
+        raise InvalidInput(f"The report has no table {key!r}.",
+                           errors={"table": [f"Must be one of: {', '.join(keys)}."]})
     if len(document.tables) == 1:
         return document.tables[0]
     raise InvalidInput("This report has several tables: name one, or download the .zip.",

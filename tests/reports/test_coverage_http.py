@@ -201,6 +201,8 @@ def test_xlsx_and_csv_hold_the_json_numbers(client, world):
     csv_response = get(client, world.dinkes_gresik, URL + ".csv", **GRESIK, by="posyandu", table="vitamin_a")
     assert csv_response.status_code == 200 and csv_response.mimetype == "text/csv"
     assert csv_response.data.startswith(b"\xef\xbb\xbf")
+    assert csv_response.headers["Content-Disposition"] == \
+        'attachment; filename="vitamin-a-breastfeeding_vitamin_a_kabupaten-35.25_2026-08.csv"'
     lines = list(csv.reader(io.StringIO(csv_response.data.decode("utf-8-sig"))))
     json_rows = table(body, "vitamin_a")["rows"]
     assert lines[0][1:] == [c["label"] for c in table(body, "vitamin_a")["columns"]]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import openpyxl
-import pytest
 
 from posyandu.extensions import db
 from posyandu.immunizations.models import Immunization

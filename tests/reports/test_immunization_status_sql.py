@@ -18,7 +18,6 @@ from posyandu.immunizations.models import Immunization
 from posyandu.immunizations.operations import revalidate_child
 from posyandu.reports import immunization_coverage as ic
 from posyandu.reports.areas import Area, Month
-from tests import factories
 from tests.reports.coverage_data import dose, kid
 
 MONTH = Month(2025, 3)
