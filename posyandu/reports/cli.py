@@ -100,6 +100,8 @@ def _report_command(spec: registry.ReportKind) -> click.Command:
         options = _parse_options(option_values)
         if by:
             options["by"] = by
+        if "lang" in spec.options:  # a report that writes text into its rows renders it in --lang
+            options.setdefault("lang", lang)
         try:
             scope = scope_for(as_user)
             level, code = parse_area(area_text)

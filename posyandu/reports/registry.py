@@ -13,7 +13,9 @@ A report module registers a builder::
   outside), ``month``: a :class:`~posyandu.reports.areas.Month` already checked (422 future).
 - ``options``: ``{name: str}`` from the query string (``?by=desa``) or the CLI
   (``--by desa``, ``--option name=value``), only the names listed in ``options``. The builder
-  validates them and raises ``InvalidInput(errors={name: [...]})`` for a bad value.
+  validates them and raises ``InvalidInput(errors={name: [...]})`` for a bad value. A builder
+  that lists ``lang`` receives the caller's language (``id``/``en``) for text it writes into
+  rows; column labels and titles are bilingual in the document anyway.
 - It returns a :class:`~posyandu.reports.document.ReportDocument`; a table's ``rows`` may be a
   generator (by-name exports stream a whole kabupaten with bounded memory). The builder runs
   inside the request (or CLI app context), so its queries may run lazily while rows are read.

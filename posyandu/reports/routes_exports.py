@@ -79,8 +79,11 @@ def _build(kind: str, args: dict, options: dict):
     spec = registry.get(kind)
     area = report_area(scope, args)
     month = report_month(args)
+    language = request_language(args.get("lang"), scope)
+    if "lang" in spec.options:  # a report that writes text into its rows (e.g. reasons) renders it too
+        options = {**options, "lang": language}
     document = spec.build(scope, area, month, registry.pick_options(spec, options))
-    return document, request_language(args.get("lang"), scope)
+    return document, language
 
 
 def _json(kind: str, args: dict, option_names) -> dict:

@@ -80,3 +80,25 @@ def test_errors_name_the_option_and_write_nothing(runner, world, tmp_path):
                  "-o", str(tmp_path / "x.csv"))
     assert result.exit_code == 1 and "--table" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_report_that_takes_lang_gets_the_callers_language(client, runner, world, monkeypatch, tmp_path):
+    from posyandu.reports import registry
+    from posyandu.reports.document import Column, ReportDocument, Table
+    from tests.factories import headers
+    seen = []
+
+    def build(scope, area, month, options):
+        seen.append(options.get("lang"))
+        return ReportDocument("test-lang", "Uji", "Test", area.as_dict(), str(month),
+                              [Table("t", "T", "T", [Column("reason", "Alasan", "Reason")],
+                                     [{"reason": "stunted" if options.get("lang") == "en" else "pendek"}])])
+    registry.load_all()
+    monkeypatch.setitem(registry.REPORTS, "test-lang",
+                        registry.ReportKind("test-lang", build, "Uji", "Test", options=("lang",)))
+    r = client.get("/api/v1/reports/test-lang.csv", query_string={"lang": "en", "month": "2026-01"},
+                   headers=headers(world.staff_a))
+    assert r.status_code == 200 and r.data.decode("utf-8-sig").splitlines() == ["Reason", "stunted"]
+    result = run(runner, "test-lang", "--area", "posyandu:PY-A1", "--month", "2026-01", "-o", "-")
+    assert result.output.splitlines() == ["Alasan", "pendek"]
+    assert seen == ["en", "id"]
