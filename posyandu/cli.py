@@ -25,6 +25,7 @@ COMMAND_GROUPS = [
     ("measurements.cli", "growth_group"),
     ("reminders.cli", "reminders_group"),
     ("reports.cli", "reports_group"),
+    ("fhir.cli", "fhir_group"),
 ]
 
 

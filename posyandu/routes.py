@@ -15,5 +15,6 @@ def API_BLUEPRINTS():
     from .reports.routes_exports import blp as report_exports
     from .reminders.routes import blp as reminders
     from .early_warning.routes import blp as early_warning
+    from .fhir.routes import blp as fhir
     return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
-            early_warning, report_exports]
+            early_warning, fhir, report_exports]
