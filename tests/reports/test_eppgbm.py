@@ -82,6 +82,8 @@ def test_puskesmas_staff_get_identifiers_in_clear_and_it_is_audited(client, worl
     assert len(events) == 1 and events[0].user_id == world.staff_a.id
     assert events[0].entity_id == "eppgbm:puskesmas:P3525010101"
     assert NIK not in str(events[0].changes)
+    listed = client.get("/api/v1/audit", query_string={"entity": "report"}, headers=headers(world.admin)).get_json()
+    assert [e["action"] for e in listed["items"]] == ["export_identifiers"]
 
 
 def test_kader_get_masked_identifiers_and_cannot_ask_for_clear_ones(client, world):
