@@ -214,6 +214,10 @@ def _xlsx_response(document, language: str, headers: dict) -> Response:
         os.unlink(path)
         raise
 
+    def remove() -> None:
+        if os.path.exists(path):
+            os.unlink(path)
+
     def chunks():
         try:
             with open(path, "rb") as file:
@@ -223,8 +227,10 @@ def _xlsx_response(document, language: str, headers: dict) -> Response:
                         return
                     yield block
         finally:
-            os.unlink(path)
+            remove()
 
     headers["Content-Disposition"] = f'attachment; filename="{export.filename(document, "xlsx")}"'
     headers["Content-Length"] = str(size)
-    return Response(chunks(), mimetype=export.MEDIA_TYPES["xlsx"], headers=headers, direct_passthrough=True)
+    response = Response(chunks(), mimetype=export.MEDIA_TYPES["xlsx"], headers=headers, direct_passthrough=True)
+    response.call_on_close(remove)  # also when the body is never read (HEAD, a dropped client)
+    return response

@@ -246,3 +246,14 @@ def test_download_list_and_openapi(client, world):
         operation = spec["paths"][path]["get"]
         assert "application/json" in operation["responses"]["200"]["content"]
         assert {"level", "code", "month", "by", "lang"} <= {p["name"] for p in operation["parameters"]}
+
+
+def test_xlsx_temporary_files_are_removed(client, world, tmp_path, monkeypatch):
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    r = get(client, world.dinkes_gresik, URL + ".xlsx", **GRESIK)
+    assert r.status_code == 200 and r.data[:2] == b"PK"
+    r.close()
+    head = client.head(URL + ".xlsx", query_string=GRESIK, headers=headers(world.dinkes_gresik))
+    head.close()
+    assert list(tmp_path.iterdir()) == []
