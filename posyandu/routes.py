@@ -12,5 +12,6 @@ def API_BLUEPRINTS():
     from .devices.routes import blp as devices
     from .immunizations.routes import blp as immunizations
     from .calendar.routes import blp as calendar
+    from .charts.routes import blp as charts
     from .reminders.routes import blp as reminders
-    return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar]
+    return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar, charts]
