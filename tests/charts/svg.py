@@ -45,6 +45,15 @@ class Svg:
         uses = list(self.group(gid).iter(_SVG + "use"))
         return np.array([(float(u.get("x")), float(u.get("y"))) for u in uses]).reshape(-1, 2)
 
+    def tick_labels(self, axes_gid: str, which: str) -> list[str]:
+        out = []
+        for tick in self.group(axes_gid).iter(_SVG + "g"):
+            if (tick.get("id") or "").startswith(f"{which}tick_"):
+                label = "".join("".join(t.itertext()) for t in tick.iter(_SVG + "text")).strip()
+                if label:
+                    out.append(label)
+        return out
+
     def axis(self, axes_gid: str, which: str) -> "Axis":
         """The linear data -> SVG map of an axes' x or y axis from its labelled ticks."""
         pixels, values = [], []
