@@ -487,6 +487,8 @@ def _trend_figure(chart: TrendChart, mpl):
         pct = np.array([_value(r.get(f"{key}_pct")) for r in rows])
         low = np.array([_value(r.get(f"{key}_ci_low")) for r in rows])
         high = np.array([_value(r.get(f"{key}_ci_high")) for r in rows])
+        if not np.isfinite(pct).any():
+            continue  # no month with a value: nothing to draw (the legend would be empty)
         if np.isfinite(high).any():
             top = max(top, float(np.nanmax(high)))
         ax.fill_between(x, low, high, color=colour, alpha=0.15, linewidth=0, gid=f"trend_{key}_ci")
@@ -500,7 +502,8 @@ def _trend_figure(chart: TrendChart, mpl):
     ax.set_ylabel(labels.text("axis.prevalence", lang))
     ax.grid(True, color="#dddddd", linewidth=0.5)
     ax.tick_params(labelsize=7.5)
-    ax.legend(loc="upper left", fontsize=7.5, framealpha=0.9).set_gid("legend")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", fontsize=7.5, framealpha=0.9).set_gid("legend")
     fig.text(0.08, 0.93, labels.text("title.trend", lang), fontsize=13, fontweight="bold", gid="title")
     if chart.subtitle:
         fig.text(0.08, 0.885, chart.subtitle, fontsize=9.5, color="#333333", gid="subtitle")

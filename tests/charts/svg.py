@@ -30,12 +30,21 @@ class Svg:
         return ["".join(t.itertext()) for t in scope.iter(_SVG + "text")]
 
     def subpaths(self, gid: str) -> list[np.ndarray]:
-        """The vertices (SVG units) of the first drawn <path> of a group, split at each M."""
+        """The vertices (SVG units) of a group's line, split at each M: its first drawn <path>;
+        for a filled area (a collection: paths defined in <defs> and placed with <use x y>), the
+        placed paths."""
         group = self.group(gid)
         for path in group.iter(_SVG + "path"):
-            if path.get("id") is None:  # not a marker definition
+            if path.get("id") is None:  # not a definition
                 return parse_path(path.get("d"))
-        raise AssertionError(f"{gid} has no path")
+        defined = {p.get("id"): p.get("d") for p in group.iter(_SVG + "path")}
+        out = []
+        for use in group.iter(_SVG + "use"):
+            d = defined.get(use.get(_HREF, "").lstrip("#"))
+            if d is not None:
+                offset = np.array([float(use.get("x", 0)), float(use.get("y", 0))])
+                out += [piece + offset for piece in parse_path(d)]
+        return out
 
     def vertices(self, gid: str) -> np.ndarray:
         return np.vstack(self.subpaths(gid))
@@ -54,8 +63,9 @@ class Svg:
                     out.append(label)
         return out
 
-    def axis(self, axes_gid: str, which: str) -> "Axis":
-        """The linear data -> SVG map of an axes' x or y axis from its labelled ticks."""
+    def axis(self, axes_gid: str, which: str, ordinal: bool = False) -> "Axis":
+        """The linear data -> SVG map of an axes' x or y axis from its labelled ticks (``ordinal``:
+        labels that are names, such as months, stand at 0, 1, 2, ...)."""
         pixels, values = [], []
         for tick in self.group(axes_gid).iter(_SVG + "g"):
             if not (tick.get("id") or "").startswith(f"{which}tick_"):
@@ -65,8 +75,8 @@ class Svg:
             if not label or not uses:
                 continue
             pixels.append(float(uses[0].get("x" if which == "x" else "y")))
-            values.append(number(label))
-        assert len(values) >= 3, f"too few labelled {which} ticks"
+            values.append(len(values) if ordinal else number(label))
+        assert len(values) >= (2 if ordinal else 3), f"too few labelled {which} ticks"
         slope, offset = np.polyfit(values, pixels, 1)
         residual = np.max(np.abs(np.polyval((slope, offset), values) - pixels))
         assert residual < 0.01, f"{which} ticks are not linear (residual {residual})"
