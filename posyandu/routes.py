@@ -14,4 +14,6 @@ def API_BLUEPRINTS():
     from .calendar.routes import blp as calendar
     from .charts.routes import blp as charts
     from .reminders.routes import blp as reminders
-    return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar, charts]
+    from .early_warning.routes import blp as early_warning
+    return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
+            early_warning, charts]

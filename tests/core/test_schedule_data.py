@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import ast
 import json
-import time
 from datetime import date
 
 import pytest
@@ -175,20 +174,3 @@ def test_join_from_an_evaluation():
                                             ("OPV1", D(2024, 2, 29))], D(2024, 4, 1))
     due = [d.code for d in child.with_status(DoseStatus.DUE, DoseStatus.OVERDUE)]
     assert join_vaccine_names(due) == "DPT-HB-Hib 1, Polio tetes 2, PCV 1 dan Rotavirus 1"
-
-
-# --------------------------------------------------------------------------- speed
-
-def test_evaluation_is_cheap():
-    history = [("HB0", D(2023, 6, 1)), ("BCG", D(2023, 7, 1)), ("OPV1", D(2023, 7, 1)),
-               ("DPTHBHIB1", D(2023, 8, 1)), ("OPV2", D(2023, 8, 1)), ("PCV1", D(2023, 8, 1)),
-               ("RV1", D(2023, 8, 1))]
-    default_schedule()
-    n = 5000
-    t0 = time.perf_counter()
-    for i in range(n):
-        birth = date.fromordinal(D(2023, 6, 1).toordinal() + (i % 30))
-        evaluate_child(birth, history, D(2024, 3, 1))
-    per_child = (time.perf_counter() - t0) / n
-    # generous bound (CI machines vary): 100,000 children in well under a minute
-    assert per_child < 0.0005, per_child
