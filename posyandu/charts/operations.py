@@ -155,18 +155,25 @@ def _plain_text(text: str | None) -> str | None:
 
 def child_chart(scope, child_id: uuid.UUID, indicator: str, fmt: str, view: str = "auto", lang: str = "id",
                 today: date | None = None) -> Chart:
-    kind = _check(indicator, fmt, view)
+    _check(indicator, fmt, view)
+    spec = child_chart_spec(scope, child_id, indicator, view, lang, today)
+    etag = cache.etag_for("child", fmt, render.RENDERER_VERSION, render.kms_style()["version"], repr(spec))
+    return Chart(etag, render.MEDIA_TYPES[fmt], lambda: render.child_chart(spec, fmt))
+
+
+def child_chart_spec(scope, child_id: uuid.UUID, indicator: str, view: str = "auto", lang: str = "id",
+                     today: date | None = None) -> render.ChildChart:
+    """Everything the chart shows (the renderer's input and the ETag's content)."""
+    kind = _check(indicator, FORMATS[0], view)
     child = _load_child(scope, child_id)
     points = child_points(kind, child.birth_date, _load_history(child_id))
     today = today or date.today()
     chosen = choose_view(kind, view, points, (today - child.birth_date).days)
     rules = default_rules()
-    spec = render.ChildChart(
+    return render.ChildChart(
         indicator=kind, view=chosen, sex=int(child.sex), points=tuple(render.points_in_view(kind, chosen, points)),
         lang=lang, name=_plain_text(child.name), birth_date=child.birth_date, red_line_z=rules.kms_red_line_z,
         orange_line_z=rules.kms_orange_line_z, rules_version=rules.version)
-    etag = cache.etag_for("child", fmt, render.RENDERER_VERSION, render.kms_style()["version"], repr(spec))
-    return Chart(etag, render.MEDIA_TYPES[fmt], lambda: render.child_chart(spec, fmt))
 
 
 def child_chart_index(scope, child_id: uuid.UUID, today: date | None = None) -> dict:
