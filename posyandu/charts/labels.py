@@ -90,6 +90,12 @@ def number(value: float, decimals: int, lang: str = "id") -> str:
     return out.replace(".", ",") if lang == "id" else out
 
 
+def count(n: int, lang: str = "id") -> str:
+    """``12345`` as ``12.345`` (id) or ``12,345`` (en)."""
+    text = f"{int(n):,}"
+    return text.replace(",", ".") if lang == "id" else text
+
+
 def signed(z: float, lang: str = "id") -> str:
     """An SD position with its sign: ``+1``, ``−3``, ``−2,5`` (``0`` unsigned)."""
     z = float(z)

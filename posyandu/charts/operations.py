@@ -283,7 +283,7 @@ def computed_trend_rows(area: Area, month: Month, months: int) -> list[dict]:
     out = []
     for m in series:
         row = by_month.get(m.index)
-        item = {"month": str(m)}
+        item = {"month": str(m), "measured": int(row["measured"]) if row else 0}
         for key in render.TREND_SERIES:
             k = int(row[f"{key}_k"] or 0) if row else 0
             n = int(row[f"{key}_n"] or 0) if row else 0

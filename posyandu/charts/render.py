@@ -280,7 +280,7 @@ def _child_figure(chart: ChildChart, mpl):
             note = labels.text("mark.flagged", lang)
             if py != p.y:  # clipped: say the value
                 note += f" ({labels.number(p.y, 1, lang)})"
-            ax.annotate(note, (px, py), xytext=(6, 6), textcoords="offset points", fontsize=7.5,
+            ax.annotate(note, (px, py), xytext=(8, -3), textcoords="offset points", fontsize=7.5, va="center",
                         color=f["label_color"], fontweight="bold", zorder=5, annotation_clip=False,
                         gid=f"child_flagged_label_{i}")
         handles.append(mpl["Line2D"]([], [], linestyle="none", marker=f["marker"], markersize=8, color=f["color"],
@@ -328,8 +328,7 @@ def _child_figure(chart: ChildChart, mpl):
         sub.append(labels.text("born", lang, date=labels.long_date(chart.birth_date, lang)))
     if sub:
         fig.text(0.085, 0.905, " · ".join(sub), fontsize=9.5, color="#333333", gid="subtitle")
-    fig.text(0.085, 0.03, labels.text("footer.child", lang, version=chart.rules_version), fontsize=6.5,
-             color="#555555", gid="footer", wrap=True)
+    _footer(fig, 0.085, labels.text("footer.child", lang, version=chart.rules_version), CHILD_FIGSIZE[0])
     return fig
 
 
@@ -352,6 +351,15 @@ def _grid(ax, minor_x: float) -> None:
     ax.hlines(y_minor, x_lo, x_hi, linewidths=0.25, alpha=0.3, **style)
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
+
+
+def _footer(fig, left: float, text: str, width_inches: float) -> None:
+    """Small print at the bottom, wrapped to the figure's width by character count (matplotlib's
+    own ``wrap=True`` measures the text again and again)."""
+    import textwrap
+    chars = int(width_inches * (1 - 2 * left) * 19)  # ~19 characters per inch at 6.5 pt
+    fig.text(left, 0.012, textwrap.fill(text, chars), fontsize=6.5, color="#555555", va="bottom",
+             linespacing=1.3, gid="footer")
 
 
 def _number_formatter(lang: str, mpl):
@@ -441,7 +449,7 @@ def _distribution_figure(chart: DistributionChart, mpl):
         if stats["n"] >= MIN_DENSITY_N and stats["sd"] > 0:
             kde = density.gaussian_kde(z, DENSITY_GRID)
             top = max(top, float(kde.max()))
-            label = labels.text("legend.sample", lang, n=stats["n"], mean=labels.number(stats["mean"], 2, lang),
+            label = labels.text("legend.sample", lang, n=labels.count(stats["n"], lang), mean=labels.number(stats["mean"], 2, lang),
                                 sd=labels.number(stats["sd"], 2, lang))
             ax.fill_between(DENSITY_GRID, kde, color="#1565c0", alpha=0.15, linewidth=0, gid=f"density_{key}_fill")
             ax.plot(DENSITY_GRID, kde, color="#1565c0", linewidth=1.8, label=label, gid=f"density_{key}_sample")
@@ -465,7 +473,7 @@ def _distribution_figure(chart: DistributionChart, mpl):
     fig.text(0.07, 0.93, labels.text("title.distribution", lang), fontsize=13, fontweight="bold", gid="title")
     if chart.subtitle:
         fig.text(0.07, 0.885, chart.subtitle, fontsize=9.5, color="#333333", gid="subtitle")
-    fig.text(0.07, 0.035, labels.text("footer.distribution", lang), fontsize=6.5, color="#555555", gid="footer")
+    _footer(fig, 0.07, labels.text("footer.distribution", lang), DISTRIBUTION_FIGSIZE[0])
     return fig
 
 
@@ -484,7 +492,8 @@ class TrendChart:
 
     @classmethod
     def from_rows(cls, rows, subtitle: str = "", lang: str = "id") -> "TrendChart":
-        keys = ["month"] + [f"{k}_{part}" for k in TREND_SERIES for part in ("pct", "ci_low", "ci_high", "n")]
+        keys = ["month", "measured"] + [f"{k}_{part}" for k in TREND_SERIES
+                                         for part in ("pct", "ci_low", "ci_high", "n")]
         return cls(tuple(tuple((k, row.get(k)) for k in keys) for row in rows), subtitle, lang)
 
 
@@ -523,6 +532,11 @@ def _trend_figure(chart: TrendChart, mpl):
     ax.set_ylim(0, top * 1.15)
     ax.set_xticks(x)
     ax.set_xticklabels([labels.short_month(r["month"], lang) for r in rows], rotation=45, ha="right")
+    if all(r.get("measured") is not None for r in rows):
+        # the number of children measured above each month: a small n explains a wide band
+        for i, r in enumerate(rows):
+            ax.text(i, 1.005, f"n={labels.count(r['measured'], lang)}", transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=6.5, color="#555555", gid=f"trend_n_{i}")
     ax.yaxis.set_major_formatter(_number_formatter(lang, mpl))
     ax.set_ylabel(labels.text("axis.prevalence", lang))
     ax.grid(True, color="#dddddd", linewidth=0.5)
@@ -532,5 +546,5 @@ def _trend_figure(chart: TrendChart, mpl):
     fig.text(0.08, 0.93, labels.text("title.trend", lang), fontsize=13, fontweight="bold", gid="title")
     if chart.subtitle:
         fig.text(0.08, 0.885, chart.subtitle, fontsize=9.5, color="#333333", gid="subtitle")
-    fig.text(0.08, 0.03, labels.text("footer.trend", lang), fontsize=6.5, color="#555555", gid="footer")
+    _footer(fig, 0.08, labels.text("footer.trend", lang), TREND_FIGSIZE[0])
     return fig

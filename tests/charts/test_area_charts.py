@@ -134,6 +134,9 @@ def test_trend_points_and_bands(client, h, world, two_months):
     at_october = band[np.isclose(band[:, 0], float(x.to_svg(11)), atol=TOL)][:, 1]
     low, high = sorted(float(v) for v in y.to_data(at_october))[::len(at_october) - 1]
     assert low < 25.0 < high
+    # the number of children measured above each month
+    assert svg.texts("trend_n_10") == ["n=2"] and svg.texts("trend_n_11") == ["n=4"]
+    assert svg.texts("trend_n_0") == ["n=0"]
     texts = " ".join(svg.texts("legend"))
     assert "Stunting (TB/U < −2 SD)" in texts and "Wasting (BB/TB < −2 SD)" in texts
     assert "Berat badan kurang (BB/U < −2 SD)" in texts

@@ -37,11 +37,28 @@ def test_kde_integrates_to_one_and_blocks_do_not_matter():
     rng = np.random.default_rng(7)
     x = rng.normal(-1.2, 1.1, 10_000)  # more than one evaluation block
     grid = np.linspace(-10, 8, 3601)
-    f = density.gaussian_kde(x, grid)
+    f = density.gaussian_kde(x, grid, exact_max=len(x))
     assert np.trapezoid(f, grid) == pytest.approx(1.0, abs=1e-4)
     bw = density.bandwidth_nrd0(x)
     direct = np.exp(-0.5 * ((grid[1800] - x) / bw) ** 2).sum() / (math.sqrt(2 * math.pi) * x.size * bw)
     assert f[1800] == pytest.approx(direct, rel=1e-12)
+
+
+def test_binned_kde_is_the_exact_one_to_the_pixel():
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(-1.1, 1.15, 30_000), rng.uniform(-5.9, 5.9, 200)])
+    grid = np.linspace(-6, 6, 481)
+    exact = density.gaussian_kde(x, grid, exact_max=len(x))
+    binned = density.gaussian_kde(x, grid)  # > EXACT_MAX: binned
+    assert np.max(np.abs(binned - exact)) < 1e-4 * exact.max()  # < 0.01 % of the peak: invisible
+
+
+def test_linear_binning_by_hand():
+    # centres -1, 0, 1 (3 bins over [-1, 1]); 0.25 goes 3/4 to 0 and 1/4 to 1
+    centres, weights = density.linear_binning([-1.0, 0.25, 1.0], bins=3)
+    assert centres.tolist() == [-1.0, 0.0, 1.0]
+    assert weights.tolist() == pytest.approx([1.0, 0.75, 1.25])
+    assert density.linear_binning([2.0, 2.0])[1].tolist() == [2.0]
 
 
 def test_summary():
