@@ -189,7 +189,8 @@ def main(argv=None) -> int:
 
     get(f"/api/v1/children/{child_id}/charts/weight-for-age.svg")  # warm: imports, fonts, curves
     baseline = median_ms(lambda: get(f"/api/v1/children/{child_id}/growth"), repeat * 2)
-    print(f"machine: {os.cpu_count()} cores; median of {repeat} requests per figure")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared: above ~2 the "
+          f"times are inflated); median of {repeat} requests per figure")
     print(f"baseline GET /children/{{id}}/growth (JSON): {baseline:.1f} ms\n")
     print(f"{'chart':<32}{'fmt':<5}{'drawn ms':>10}{'cached ms':>11}{'304 ms':>9}{'drawn/base':>12}"
           f"{'cached/base':>13}{'bytes':>9}")
@@ -220,11 +221,15 @@ def main(argv=None) -> int:
         from posyandu.auth.scope import Scope
         spec = operations.child_chart_spec(Scope(user_id=0, role="admin"), uuid.UUID(child_id), "weight-for-age")
         db.session.remove()
-    render_ms = {}
+    render_ms, render_cpu = {}, {}
     for fmt in ("svg", "png"):
         render_ms[fmt] = median_ms(lambda: render.child_chart(spec, fmt), repeat)
-    print(f"\nrenderer alone (weight-for-age, no HTTP/database): SVG {render_ms['svg']:.1f} ms, "
-          f"PNG {render_ms['png']:.1f} ms")
+        started = time.process_time()
+        for _ in range(repeat):
+            render.child_chart(spec, fmt)
+        render_cpu[fmt] = (time.process_time() - started) / repeat * 1000
+    print(f"\nrenderer alone (weight-for-age, no HTTP/database): SVG {render_ms['svg']:.1f} ms "
+          f"({render_cpu['svg']:.0f} ms CPU), PNG {render_ms['png']:.1f} ms ({render_cpu['png']:.0f} ms CPU)")
     first = first_chart_in_fresh_process(database, workdir)
     print(f"first chart in a fresh process (imports matplotlib, fonts): {first:.0f} ms")
 
@@ -258,6 +263,7 @@ def main(argv=None) -> int:
           f"from the cache or 304: a few ms (the two scoped queries and the ETag)")
     if args.out:
         print(f"charts written to {args.out}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     return 0
 
 
