@@ -94,6 +94,17 @@ def from_environment(instance_path: str) -> dict:
         "FCM_ENDPOINT_URL": os.environ.get("FCM_ENDPOINT_URL"),
         "FCM_DRY_RUN": _env_bool("FCM_DRY_RUN", False),
         "NIK_ENCRYPTION_KEY": os.environ.get("NIK_ENCRYPTION_KEY", "dev-only-nik-key-change-me"),
+        # SATUSEHAT submission (`flask fhir submit`): off unless all five are set.
+        "SATUSEHAT_BASE_URL": os.environ.get("SATUSEHAT_BASE_URL"),
+        "SATUSEHAT_AUTH_URL": os.environ.get("SATUSEHAT_AUTH_URL"),
+        "SATUSEHAT_CLIENT_ID": os.environ.get("SATUSEHAT_CLIENT_ID"),
+        "SATUSEHAT_CLIENT_SECRET": os.environ.get("SATUSEHAT_CLIENT_SECRET"),
+        "SATUSEHAT_ORGANIZATION_ID": os.environ.get("SATUSEHAT_ORGANIZATION_ID"),
+        "SATUSEHAT_ALLOW_INSECURE_URL": _env_bool("SATUSEHAT_ALLOW_INSECURE_URL", False),
+        "SATUSEHAT_TIMEOUT_SECONDS": float(os.environ.get("SATUSEHAT_TIMEOUT_SECONDS", "30")),
+        "SATUSEHAT_MAX_ATTEMPTS": int(os.environ.get("SATUSEHAT_MAX_ATTEMPTS", "5")),
+        "SATUSEHAT_RETRY_BASE_SECONDS": float(os.environ.get("SATUSEHAT_RETRY_BASE_SECONDS", "1")),
+        "SATUSEHAT_RETRY_CAP_SECONDS": float(os.environ.get("SATUSEHAT_RETRY_CAP_SECONDS", "60")),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "LOG_JSON": _env_bool("LOG_JSON", env == "production"),
     }
@@ -126,6 +137,8 @@ def validate(config: dict) -> None:
         problems.append("FCM_ENDPOINT_URL is set: pushes would go to a development fake, not to FCM")
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not _env_bool("ALLOW_SQLITE_IN_PRODUCTION", False):
         problems.append("DATABASE_URL points at SQLite; production needs PostgreSQL")
+    from .fhir.settings import insecure_url_problems
+    problems += insecure_url_problems(config)
     if config.get("RATELIMIT_ENABLED", True) and \
             (config.get("RATELIMIT_STORAGE_URI") or "memory://").startswith("memory://"):
         problems.append("RATELIMIT_STORAGE_URI is memory://: every gunicorn worker would keep its own "

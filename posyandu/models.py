@@ -10,3 +10,4 @@ from .reminders.models import Reminder, ReminderDelivery, QueueState  # noqa: F4
 from .immunizations.models import Immunization, ImmunizationRegionSetting  # noqa: F401
 from .calendar.models import CalendarException  # noqa: F401
 from .sync import changes  # noqa: F401  (registers the commit-time sequence hook)
+from .fhir.models import FhirSubmission  # noqa: F401

@@ -15,5 +15,6 @@ def API_BLUEPRINTS():
     from .charts.routes import blp as charts
     from .reminders.routes import blp as reminders
     from .early_warning.routes import blp as early_warning
+    from .fhir.routes import blp as fhir
     return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
-            early_warning, charts]
+            early_warning, fhir, charts]
