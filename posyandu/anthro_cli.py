@@ -4,6 +4,7 @@ Usage::
 
     posyandu-anthro zscores INPUT.csv [-o OUTPUT.csv] [options]
     posyandu-anthro zscores visits.xlsx -o - --labels id | less
+    posyandu-anthro quality INPUT.csv|xlsx --group-by COLUMN -o OUTPUT.csv|xlsx
 
 INPUT has a header row with (case-insensitive) ``sex``, ``age_days`` (required) and any of
 ``weight, lenhei, measure, headc, armc, triskin, subskin, oedema`` (the columns of
@@ -77,6 +78,8 @@ def _build_parser() -> argparse.ArgumentParser:
                         help=f"input column with the {what} (anthro's {key} argument)")
     _add_input_options(pv)
     pv.set_defaults(func=_cmd_prevalence)
+    from posyandu.tools import quality_batch
+    quality_batch.register(sub, _add_input_options)
     return p
 
 

@@ -16,5 +16,6 @@ def API_BLUEPRINTS():
     from .reminders.routes import blp as reminders
     from .early_warning.routes import blp as early_warning
     from .fhir.routes import blp as fhir
+    from .quality.routes import blp as quality
     return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
-            early_warning, fhir, charts]
+            early_warning, fhir, quality, charts]

@@ -671,11 +671,12 @@ def number_text(v) -> str:
 
 
 def write_table(path: str, header: Sequence[str], rows: Sequence[dict], *,
-                delimiter: str = ",") -> None:
+                delimiter: str = ",", sheet: str = "prevalence") -> None:
     """A small result table (dict rows) as CSV (``-``: stdout) or, for ``*.xlsx``, a workbook
-    (numbers as numbers, missing as empty cells). Written to a temporary file and renamed."""
+    with one sheet named ``sheet`` (numbers as numbers, missing as empty cells). Written to a
+    temporary file and renamed."""
     if path != "-" and path.lower().endswith(".xlsx"):
-        _write_xlsx(path, header, rows)
+        _write_xlsx(path, header, rows, sheet)
         return
     lines = [delimiter.join(quote_cell(h, delimiter) for h in header)]
     for r in rows:
@@ -696,13 +697,14 @@ def write_table(path: str, header: Sequence[str], rows: Sequence[dict], *,
             os.remove(tmp)
 
 
-def _write_xlsx(path: str, header: Sequence[str], rows: Sequence[dict]) -> None:
+def _write_xlsx(path: str, header: Sequence[str], rows: Sequence[dict],
+                sheet: str = "prevalence") -> None:
     import xlsxwriter
 
     tmp = f"{path}.part-{os.getpid()}.xlsx"
     try:
         wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "nan_inf_to_errors": False})
-        ws = wb.add_worksheet("prevalence")
+        ws = wb.add_worksheet(sheet)
         bold = wb.add_format({"bold": True})
         ws.write_row(0, 0, list(header), bold)
         ws.freeze_panes(1, 1)
