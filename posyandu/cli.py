@@ -24,6 +24,7 @@ COMMAND_GROUPS = [
     ("regions.cli", "regions_group"),
     ("measurements.cli", "growth_group"),
     ("reminders.cli", "reminders_group"),
+    ("reports.cli", "reports_group"),
     ("fhir.cli", "fhir_group"),
 ]
 

@@ -12,9 +12,11 @@ def API_BLUEPRINTS():
     from .devices.routes import blp as devices
     from .immunizations.routes import blp as immunizations
     from .calendar.routes import blp as calendar
+    from .reports.routes_exports import blp as report_exports
+    from .charts.routes import blp as charts
     from .reminders.routes import blp as reminders
     from .early_warning.routes import blp as early_warning
     from .fhir.routes import blp as fhir
     from .quality.routes import blp as quality
     return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
-            early_warning, fhir, quality]
+            early_warning, fhir, quality, report_exports, charts]

@@ -16,7 +16,7 @@ blp = Blueprint("audit", __name__, url_prefix="/audit", description="Audit trail
 class AuditQuerySchema(ma.Schema):
     entity = fields.String(load_default=None, validate=validate.OneOf(
         ["child", "measurement", "immunization", "user", "posyandu", "puskesmas", "calendar_exception", "device",
-         "preferences", "fhir"]))
+         "preferences", "fhir", "report"]))
     entity_id = fields.String(load_default=None)
     child_id = fields.UUID(load_default=None)
     posyandu_id = fields.Integer(load_default=None)
