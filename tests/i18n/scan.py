@@ -78,6 +78,8 @@ def _strings(node, constants):
             yield from _strings(value, constants)
     elif isinstance(node, ast.ListComp):
         yield from _strings(node.elt, constants)
+    elif isinstance(node, ast.DictComp):
+        yield from _strings(node.value, constants)
     elif isinstance(node, ast.IfExp):
         yield from _strings(node.body, constants)
         yield from _strings(node.orelse, constants)
