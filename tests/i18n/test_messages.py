@@ -106,6 +106,7 @@ def test_templates_translate_their_values_into_place():
 
 
 # ------------------------------------------------------------------------------- choosing a language
+@pytest.mark.usefixtures("fresh_rate_limits")
 @pytest.mark.parametrize("header, expected", [
     (None, "id"), ("en", "en"), ("en-US,en;q=0.9", "en"), ("id-ID", "id"), ("in", "id"),
     ("fr-FR, en;q=0.5", "en"), ("fr", "id"), ("en;q=0.3, id;q=0.8", "id"), ("en;q=0", "id"), ("*", "id"),
@@ -246,21 +247,17 @@ def test_an_expired_token_says_to_refresh_or_sign_in(client, world, app):
     assert "refresh token" in response.json["detail"]
 
 
+@pytest.mark.usefixtures("fresh_rate_limits")
 def test_login_and_rate_limit_texts_come_from_the_catalogue(client, world):
-    from posyandu.extensions import limiter
-    limiter.reset()
-    try:
-        for _ in range(5):
-            client.post(f"{API}/auth/login", json={"login": "kader.melati", "password": "wrong-password"})
-        blocked = client.post(f"{API}/auth/login", json={"login": "kader.melati", "password": "wrong-password"})
-        assert blocked.status_code == 429
-        assert blocked.json["detail"] == i18n.catalogue().lookup("Too many attempts. Please wait before trying again.")
-        english = client.post(f"{API}/auth/login", json={"login": "kader.melati", "password": "wrong-password"},
-                              headers={"Accept-Language": "en"})
-        assert english.json["detail"] == "Too many attempts. Please wait before trying again."
-        assert english.json["title"] == "Too many attempts"
-    finally:
-        limiter.reset()
+    for _ in range(5):
+        client.post(f"{API}/auth/login", json={"login": "kader.melati", "password": "wrong-password"})
+    blocked = client.post(f"{API}/auth/login", json={"login": "kader.melati", "password": "wrong-password"})
+    assert blocked.status_code == 429
+    assert blocked.json["detail"] == i18n.catalogue().lookup("Too many attempts. Please wait before trying again.")
+    english = client.post(f"{API}/auth/login", json={"login": "kader.melati", "password": "wrong-password"},
+                          headers={"Accept-Language": "en"})
+    assert english.json["detail"] == "Too many attempts. Please wait before trying again."
+    assert english.json["title"] == "Too many attempts"
 
 
 def test_every_problem_type_in_the_code_has_its_one_title():
