@@ -59,7 +59,7 @@ def seed(database_url: str, n_posyandu: int, n_children: int, years: int, rng: r
     subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     from posyandu.auth.passwords import hash_password
-    from posyandu.children.names import name_key
+    from posyandu.children.names import name_key, name_sort_key
 
     pw_hash = hash_password(PASSWORD)
     today = date.today()
@@ -81,8 +81,8 @@ def seed(database_url: str, n_posyandu: int, n_children: int, years: int, rng: r
             cur.execute("INSERT INTO user_posyandu (user_id, posyandu_id) VALUES (%s,%s)", (uid, pid))
             kader.append(f"kader{i:03d}")
         children = []
-        child_cols = ("id", "posyandu_id", "name", "name_key", "sex", "birth_date", "mother_name", "mother_name_key",
-                      "desa_code", "status", "version", "created_at", "updated_at")
+        child_cols = ("id", "posyandu_id", "name", "name_key", "name_sort", "sex", "birth_date", "mother_name",
+                      "mother_name_key", "desa_code", "status", "version", "created_at", "updated_at")
         with cur.copy(f"COPY child ({', '.join(child_cols)}) FROM STDIN") as copy:
             for i in range(n_children):
                 pid = posyandu_ids[i % n_posyandu]
@@ -95,7 +95,7 @@ def seed(database_url: str, n_posyandu: int, n_children: int, years: int, rng: r
                 birth = today - timedelta(days=rng.randint(1766, 1820))
                 cid = uuid.uuid4()
                 children.append((cid, pid, sex, birth))
-                copy.write_row((cid, pid, name, name_key(name), sex, birth, mother, name_key(mother),
+                copy.write_row((cid, pid, name, name_key(name), name_sort_key(name), sex, birth, mother, name_key(mother),
                                 area[i % n_posyandu][1], "active", 1, now, now))
         m_cols = ("id", "child_id", "posyandu_id", "measured_on", "weight_kg", "length_cm", "measure_method",
                   "oedema", "version", "created_at", "updated_at")

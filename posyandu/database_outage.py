@@ -116,12 +116,12 @@ def summarise(error: BaseException) -> str:
 
 
 def unavailable_response():
-    """503 problem+json with Retry-After, in both languages."""
+    """503 problem+json with Retry-After, in the caller's language (chosen without the database:
+    the access token's ``lang`` claim or Accept-Language; posyandu/i18n)."""
     from .errors import problem_response
     return problem_response(
-        503, "Service Unavailable", slug="database-unavailable",
-        detail="The database is temporarily unavailable. Please try again in a few seconds. "
-               "(Basis data sedang tidak dapat dihubungi. Silakan coba lagi sebentar lagi.)",
+        503, "Service unavailable", slug="database-unavailable",
+        detail="The database is temporarily unavailable. Please try again in a few seconds.",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 

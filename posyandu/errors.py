@@ -3,6 +3,10 @@
 Body: ``type``, ``title``, ``status``, ``detail``, ``instance`` and, for bad input,
 ``errors: {field: [messages]}`` with dotted paths for nested fields (``records.3.weight``).
 In testing, unexpected exceptions propagate so no test can hide a 500.
+
+Every problem type (``type``, from the slug) has ONE title (:data:`TITLES`). Titles, details and
+field messages are written in English here and in the operations, and translated into the
+caller's language when the response is built (``posyandu.i18n``, docs/errors-and-languages.md).
 """
 from __future__ import annotations
 
@@ -18,6 +22,41 @@ from . import database_outage
 log = logging.getLogger(__name__)
 
 PROBLEM_MIME = "application/problem+json"
+
+
+#: The one title of each problem type (``urn:posyandugo:problem:<slug>``), in English; answered
+#: in the caller's language. A slug not listed keeps the title it was raised with.
+TITLES = {
+    "bad-request": "Bad request",
+    "validation-error": "Invalid input",
+    "not-found": "Not found",
+    "conflict": "Conflict",
+    "forbidden": "Forbidden",
+    "unauthorized": "Sign-in required",
+    "method-not-allowed": "Method not allowed",
+    "payload-too-large": "Request too large",
+    "unsupported-media-type": "Unsupported media type",
+    "too-many-requests": "Too many attempts",
+    "internal-error": "Internal error",
+    "invalid-token": "Invalid sign-in",
+    "wrong-token-type": "Wrong token",
+    "token-expired": "Sign-in expired",
+    "token-revoked": "Signed out",
+    "fresh-token-required": "Fresh sign-in required",
+    "invalid-credentials": "Sign-in failed",
+    "account-disabled": "Account disabled",
+    "invalid-refresh-token": "Invalid refresh token",
+    "refresh-token-reused": "Refresh token reused",
+    "invalid-id-token": "Firebase sign-in failed",
+    "id-token-expired": "Firebase sign-in failed",
+    "id-token-revoked": "Firebase sign-in failed",
+    "firebase-user-disabled": "Firebase sign-in failed",
+    "firebase-user-not-found": "Firebase sign-in failed",
+    "phone-number-required": "Firebase sign-in failed",
+    "firebase-unavailable": "Sign-in service unavailable",
+    "database-unavailable": "Service unavailable",
+    "duplicate-dose": "Dose already recorded",
+}
 
 
 def problem_type(slug: str) -> str:
@@ -72,7 +111,7 @@ class Forbidden(Problem):
 class Unauthorized(Problem):
     status = 401
     slug = "unauthorized"
-    title = "Authentication required"
+    title = "Sign-in required"
 
 
 def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
@@ -108,19 +147,22 @@ def webargs_errors(messages: dict) -> dict[str, list[str]]:
 
 def problem_response(status: int, title: str, *, detail: str | None = None, slug: str | None = None,
                      errors: dict | None = None, headers: dict | None = None, extra: dict | None = None):
+    from .i18n import current_language, translate, translate_errors
+    language = current_language()
+    title = TITLES.get(slug, title) if slug else title
     body = {
         "type": problem_type(slug) if slug else "about:blank",
-        "title": title,
+        "title": translate(title, language),
         "status": status,
     }
     if detail:
-        body["detail"] = detail
+        body["detail"] = translate(detail, language)
     try:
         body["instance"] = request.path
     except RuntimeError:  # outside a request
         pass
     if errors:
-        body["errors"] = errors
+        body["errors"] = translate_errors(errors, language)
     if extra:
         body.update(extra)
     response = jsonify(body)
@@ -153,8 +195,7 @@ class Api(SmorestApi):
                 429: "too-many-requests"}.get(error.code)
         detail = data.get("message") or error.description
         if error.code == 429:
-            detail = "Too many attempts. Please wait before trying again. " \
-                     "(Terlalu banyak percobaan. Silakan tunggu sebentar.)"
+            detail = "Too many attempts. Please wait before trying again."
         if error.code == 422 and errors:
             detail = "Some fields are invalid: " + ", ".join(sorted(errors))
         return problem_response(error.code or 500, error.name, detail=detail, slug=slug, errors=errors,
@@ -170,7 +211,7 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(ma.ValidationError)
     def _validation(error: ma.ValidationError):
         errors = flatten_messages(error.messages)
-        return problem_response(422, "Invalid input", slug="validation-error", errors=errors,
+        return problem_response(422, TITLES["validation-error"], slug="validation-error", errors=errors,
                                 detail="Some fields are invalid: " + ", ".join(sorted(errors)))
 
     @app.errorhandler(Exception)
@@ -185,5 +226,5 @@ def register_error_handlers(app) -> None:
         if current_app.testing:
             raise error
         log.exception("unhandled error", extra={"event": "unhandled_error"})
-        return problem_response(500, "Internal Server Error", slug="internal-error",
+        return problem_response(500, TITLES["internal-error"], slug="internal-error",
                                 detail="An unexpected error occurred. It has been logged.")

@@ -35,7 +35,30 @@ class AuditEventSchema(ma.Schema):
     entity_id = fields.String()
     posyandu_id = fields.Integer(allow_none=True)
     child_id = fields.String(allow_none=True)
-    changes = fields.Dict(allow_none=True, metadata={"description": "{field: [old, new]}; personal identifiers masked"})
+    changes = fields.Method("_changes", allow_none=True,
+                            metadata={"type": "object",
+                                      "description": "{field: [old, new]}; personal identifiers masked; "
+                                                     "region codes dotted (35.25.01.2001)"})
+
+    def _changes(self, event):
+        changes = event["changes"] if isinstance(event, dict) else event.changes
+        if not changes:
+            return changes
+        return {key: [_dotted_value(v) for v in pair] if key in _REGION_CODE_KEYS and isinstance(pair, list) else pair
+                for key, pair in changes.items()}
+
+
+#: Audited fields holding Kemendagri codes (stored undotted; answered dotted like the rest of the API).
+_REGION_CODE_KEYS = frozenset({"desa_code", "kabupaten_code", "kecamatan_code", "desa_codes"})
+
+
+def _dotted_value(value):
+    from ..regions.codes import dotted
+    if isinstance(value, str) and value.isdigit():
+        return dotted(value)
+    if isinstance(value, list):
+        return [_dotted_value(v) for v in value]
+    return value
 
 
 class AuditPageSchema(ma.Schema):

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
-BAD_CREDENTIALS = "Wrong username/phone number or password. (Nama pengguna/nomor HP atau kata sandi salah.)"
+BAD_CREDENTIALS = "Wrong username/phone number or password."
 
 
 @dataclass
@@ -79,7 +79,7 @@ def authenticate(identifier: str, password: str) -> User:
         raise Unauthorized(BAD_CREDENTIALS, slug="invalid-credentials", title="Sign-in failed")
     if not user.is_active:
         log.info("sign-in refused: account disabled", extra={"event": "auth.login_disabled", "user_id": user.id})
-        raise Unauthorized("This account is disabled. (Akun ini dinonaktifkan.)", slug="account-disabled",
+        raise Unauthorized("This account is disabled.", slug="account-disabled",
                            title="Account disabled")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -173,7 +173,7 @@ def rotate(refresh_token: str) -> TokenPair:
     if user is None or not user.is_active:
         revoke_all_for_user(row.user_id, "account_disabled")
         keep_changes_on_error()
-        raise Unauthorized("This account is disabled. (Akun ini dinonaktifkan.)", slug="account-disabled",
+        raise Unauthorized("This account is disabled.", slug="account-disabled",
                            title="Account disabled")
     pair = issue_tokens(user, family_id=family)
     log.info("tokens refreshed", extra={"event": "auth.refresh", "user_id": user.id})
@@ -234,10 +234,9 @@ def parent_from_firebase(uid: str, phone: str, display_name: str | None = None) 
         # The Firebase account changed its number to one another account holds.
         raise Conflict("This phone number belongs to another account.")
     if user is not None and user.role != "parent":
-        raise Conflict("This phone number belongs to a staff account: sign in with username and password. "
-                       "(Nomor ini milik akun petugas/kader.)")
+        raise Conflict("This phone number belongs to a staff account: sign in with username and password.")
     if user is not None and not user.is_active:
-        raise Unauthorized("This account is disabled. (Akun ini dinonaktifkan.)", slug="account-disabled",
+        raise Unauthorized("This account is disabled.", slug="account-disabled",
                            title="Account disabled")
     if user is None:
         user = User(role="parent", phone=phone, full_name=(display_name or "")[:120], firebase_uid=uid,

@@ -4,6 +4,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..schema_fields import RegionCode
+
 
 class LoginSchema(ma.Schema):
     login = fields.String(required=True, validate=validate.Length(min=1, max=128),
@@ -47,7 +49,7 @@ class PuskesmasRefSchema(ma.Schema):
 
 
 class KabupatenRefSchema(ma.Schema):
-    code = fields.String()
+    code = RegionCode(level="kabupaten")
     name = fields.String()
 
 

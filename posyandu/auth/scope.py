@@ -97,6 +97,7 @@ class RequestUser:
     puskesmas_id: int | None
     kabupaten_code: str | None
     posyandu_ids: frozenset[int]
+    language: str | None = None
 
 
 _REQUEST_USER_QUERY = None
@@ -109,7 +110,7 @@ def _request_user_query():
         users, links = User.__table__, UserPosyandu.__table__
         _REQUEST_USER_QUERY = (
             sa.select(users.c.id, users.c.role, users.c.is_active, users.c.password_changed_at,
-                      users.c.puskesmas_id, users.c.kabupaten_code, links.c.posyandu_id)
+                      users.c.puskesmas_id, users.c.kabupaten_code, users.c.language, links.c.posyandu_id)
             .select_from(users.outerjoin(links, links.c.user_id == users.c.id))
             .where(users.c.id == sa.bindparam("user_id")))
     return _REQUEST_USER_QUERY
@@ -128,7 +129,7 @@ def load_request_user(user_id: int) -> RequestUser | None:
     first = rows[0]
     user = RequestUser(id=first.id, role=first.role, is_active=first.is_active,
                        password_changed_at=first.password_changed_at, puskesmas_id=first.puskesmas_id,
-                       kabupaten_code=first.kabupaten_code,
+                       kabupaten_code=first.kabupaten_code, language=first.language,
                        posyandu_ids=frozenset(r.posyandu_id for r in rows if r.posyandu_id is not None))
     g._request_user = user
     return user

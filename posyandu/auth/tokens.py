@@ -32,28 +32,53 @@ def password_stamp(user) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+#: flask-jwt-extended's reason for a token of the wrong kind (a refresh token sent as the access
+#: token, or the reverse); its other reasons are PyJWT's parser texts, never shown to users.
+_REFRESH_SENT_AS_ACCESS = "Only non-refresh tokens are allowed"
+_ACCESS_SENT_AS_REFRESH = "Only refresh tokens are allowed"
+
+
 def register_jwt_callbacks(jwt) -> None:
+    """Token problems in product words (never the library's text: "Not enough segments",
+    "Signature verification failed", ...), translated like every other message."""
+
     @jwt.unauthorized_loader
     def _missing(reason):
-        return problem_response(401, "Authentication required", slug="unauthorized",
-                                detail="Send 'Authorization: Bearer <access token>'.")
+        return problem_response(401, "Sign-in required", slug="unauthorized",
+                                detail="Sign in first, then send the access token as "
+                                       "'Authorization: Bearer <access token>'.")
 
     @jwt.invalid_token_loader
     def _invalid(reason):
-        return problem_response(401, "Invalid token", slug="invalid-token", detail=reason)
+        if reason == _REFRESH_SENT_AS_ACCESS:
+            return problem_response(401, "Wrong token", slug="wrong-token-type",
+                                    detail="This is the refresh token. Send the access token here; use the "
+                                           "refresh token only to get a new access token (POST /auth/refresh).")
+        if reason == _ACCESS_SENT_AS_REFRESH:
+            return problem_response(401, "Wrong token", slug="wrong-token-type",
+                                    detail="Send the refresh token here, not the access token.")
+        return problem_response(401, "Invalid sign-in", slug="invalid-token",
+                                detail="The sign-in is not valid (the token is damaged or was not issued by "
+                                       "this server). Please sign in again.")
 
     @jwt.expired_token_loader
     def _expired(header, payload):
-        return problem_response(401, "Token expired", slug="token-expired",
-                                detail="The access token expired; use the refresh token to get a new one.")
+        if payload.get("type") == "refresh":
+            detail = "The sign-in expired. Please sign in again."
+        else:
+            detail = "The sign-in expired. Get a new access token with the refresh token, or sign in again."
+        return problem_response(401, "Sign-in expired", slug="token-expired", detail=detail)
 
     @jwt.revoked_token_loader
     def _revoked(header, payload):
-        return problem_response(401, "Token revoked", slug="token-revoked", detail="Please sign in again.")
+        return problem_response(401, "Signed out", slug="token-revoked",
+                                detail="This sign-in is no longer valid (the password was changed or the "
+                                       "session ended). Please sign in again.")
 
     @jwt.needs_fresh_token_loader
     def _stale(header, payload):
-        return problem_response(401, "Fresh sign-in required", slug="fresh-token-required")
+        return problem_response(401, "Fresh sign-in required", slug="fresh-token-required",
+                                detail="Please sign in again to do this.")
 
     @jwt.token_in_blocklist_loader
     def _password_changed_since(header, payload) -> bool:
@@ -69,9 +94,11 @@ def register_jwt_callbacks(jwt) -> None:
 
 
 def access_token_for(user) -> str:
-    """A short-lived access token; identity is the user id, the role rides along for clients."""
+    """A short-lived access token; identity is the user id, the role rides along for clients and
+    the language for error messages of requests that fail before the account is loaded."""
     return create_access_token(identity=str(user.id),
-                               additional_claims={"role": user.role, "pwc": password_stamp(user)})
+                               additional_claims={"role": user.role, "pwc": password_stamp(user),
+                                                  "lang": user.language or "id"})
 
 
 def refresh_token_for(user, jti: uuid.UUID, family_id: uuid.UUID) -> str:

@@ -14,14 +14,11 @@ family) is a 404; area charts are for staff (parents 403), an area outside scope
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Response, request
 
-from ..auth.models import User
 from ..auth.scope import STAFF_ROLES, current_scope, roles_required
 from ..blueprint import Blueprint
 from ..errors import InvalidInput
-from ..extensions import db
 from ..reports.areas import current_month, default_area, parse_month, resolve_area
 from . import operations as ops
 from .labels import LANGUAGES
@@ -48,10 +45,8 @@ def _language(args) -> str:
     """``lang``, else the account's language, else Accept-Language, else ``id``."""
     if args.get("lang") in LANGUAGES:
         return args["lang"]
-    preferred = db.session.scalar(sa.select(User.language).where(User.id == current_scope().user_id))
-    if preferred in LANGUAGES:
-        return preferred
-    return request.accept_languages.best_match(list(LANGUAGES)) or "id"
+    from ..i18n import current_language   # the one mechanism (docs/errors-and-languages.md)
+    return current_language()
 
 
 def _send(chart: ops.Chart) -> Response:

@@ -10,12 +10,20 @@ import uuid
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..db import UTCDateTime, utcnow
 from ..extensions import db
 
 CLOSE_REASONS = ("moved_away", "died", "aged_out", "merged", "duplicate_entry")
+#: Byte-wise text order on both databases (PostgreSQL's default collation may ignore spaces or
+#: follow a locale; SQLite compares bytes): the child list pages the same way on both.
+_BYTEWISE_TEXT = sa.String(120).with_variant(sa.String(120, collation="C"), "postgresql")
+
+
+def _name_sort_default(context) -> str:
+    from .names import name_sort_key
+    return name_sort_key(context.get_current_parameters().get("name"))
 
 
 class Child(db.Model):
@@ -26,6 +34,9 @@ class Child(db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
     #: Lower-cased, accent-free, spelling-normalised name key for tolerant search/duplicates.
     name_key: Mapped[str] = mapped_column(sa.String(120), index=True)
+    #: The list order: the name as written, case-insensitive (``names.name_sort_key``); kept in
+    #: step with ``name`` by :meth:`_set_name_sort` (ORM) and the column default (Core inserts).
+    name_sort: Mapped[str] = mapped_column(_BYTEWISE_TEXT, default=_name_sort_default)
     #: WHO coding: 1 = male (laki-laki), 2 = female (perempuan).
     sex: Mapped[int] = mapped_column(sa.SmallInteger)
     birth_date: Mapped[date] = mapped_column(sa.Date, index=True)
@@ -73,7 +84,14 @@ class Child(db.Model):
         sa.CheckConstraint("sex IN (1, 2)", name="sex"),
         sa.CheckConstraint("status IN ('active','closed')", name="status"),
         sa.Index("ix_child_posyandu_status", "posyandu_id", "status"),
+        sa.Index("ix_child_posyandu_name_sort", "posyandu_id", "name_sort", "id"),
     )
+
+    @validates("name")
+    def _set_name_sort(self, key, value):
+        from .names import name_sort_key
+        self.name_sort = name_sort_key(value)
+        return value
 
 
 class ChildGuardian(db.Model):

@@ -22,3 +22,15 @@ def name_key(name: str | None) -> str:
     text = _DOUBLES.sub(r"\1", text)
     text = re.sub(r"h\b", "", text)  # trailing h is often dropped: "Fatimah"/"Fatima"
     return " ".join(text.split())
+
+
+def name_sort_key(name: str | None) -> str:
+    """The order of the child list: the name as written, case- and accent-insensitive, spaces
+    collapsed ("Zidan" after "Siti", "ayu" next to "Ayu", "Élise" with "Elise"). Stored
+    (``child.name_sort``, compared byte-wise: collation "C" on PostgreSQL, BINARY on SQLite) so
+    that both databases order, and paginate, identically."""
+    if not name:
+        return ""
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(text.casefold().split())

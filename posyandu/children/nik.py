@@ -99,8 +99,8 @@ def child_nik_warnings(nik: str, *, birth_date: date | None, sex: int | None,
     if sex is not None and parts.sex != sex:
         warnings.append({
             "code": "nik_sex_mismatch", "field": "nik",
-            "message": "The NIK encodes a " + ("girl (day + 40)" if parts.sex == 2 else "boy")
-                       + ", which differs from the entered sex.",
+            "message": ("The NIK encodes a girl (day + 40), which differs from the entered sex." if parts.sex == 2
+                        else "The NIK encodes a boy, which differs from the entered sex."),
         })
     if desa_code and len(desa_code) >= 6 and parts.region != desa_code[:6]:
         level = ("provinsi" if parts.region[:2] != desa_code[:2]

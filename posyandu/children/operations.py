@@ -61,7 +61,7 @@ from ..extensions import db
 from ..measurements.models import Measurement
 from ..regions.models import Posyandu, Puskesmas, Region
 from ..sync.changes import record_change
-from . import crypto, duplicates
+from . import crypto, duplicates, registration
 from .models import Child, ChildGuardian, ChildTransfer
 from .names import name_key
 from .nik import child_nik_warnings, clean_number, kk_errors, mother_nik_warnings, nik_errors
@@ -166,8 +166,7 @@ def _normalise(data: dict, *, birth_date_now: date | None = None) -> tuple[dict,
     for name in ("sex", "birth_date"):
         if name in data and data[name] is None:
             errors[name] = ["Field may not be null."]
-    today = utcnow().date()
-    if values.get("birth_date") and values["birth_date"] > today:
+    if values.get("birth_date") and values["birth_date"] > registration.latest_today():
         errors["birth_date"] = ["The birth date cannot be in the future."]
     for name in ("rt", "rw"):
         if name in values:
@@ -202,6 +201,13 @@ def _normalise(data: dict, *, birth_date_now: date | None = None) -> tuple[dict,
     if errors:
         raise _invalid(errors)
     return values, identifiers, guardians
+
+
+def _check_birth_date(birth_date, registered_on) -> None:
+    """The posyandu age rule (``registration.py``): 422 naming ``birth_date``."""
+    problems = registration.birth_date_errors(birth_date, registered_on)
+    if problems:
+        raise _invalid({"birth_date": problems})
 
 
 def _apply(child: Child, values: dict, identifiers: dict) -> None:
@@ -333,6 +339,7 @@ def create_child(scope, data: dict) -> tuple[Child, list[dict], bool]:
         return _replay_create(scope, existing, data)
     posyandu = _posyandu_in_scope(scope, data["posyandu_id"])
     values, identifiers, guardians = _normalise(data)
+    _check_birth_date(values.get("birth_date"), registration.registration_day(data.get("client_updated_at")))
     child = Child(id=child_id, posyandu_id=posyandu.id, status="active", version=1,
                   created_by_id=scope.user_id, updated_by_id=scope.user_id)
     _apply(child, values, identifiers)
@@ -381,6 +388,9 @@ def update_child(scope, child_id, data: dict, base_version: int | None = None) -
         raise _invalid(errors)
     fields = {k: v for k, v in data.items() if k not in ("id", "posyandu_id", "base_version")}
     values, identifiers, guardians = _normalise(fields)
+    if "birth_date" in values and values["birth_date"] != child.birth_date:
+        # a correction: the child must have been under five on the day it was registered
+        _check_birth_date(values["birth_date"], min(registration.latest_today(), child.created_at.date()))
     if not _changes_relative_to(child, values, identifiers, guardians):
         return child, _warnings(scope, child, nik=None, mother_nik=None)  # already so: a retried edit
     if base_version is not None and base_version != child.version:
@@ -694,7 +704,9 @@ def _months_before(day: date, months: int) -> date:
 
 
 def list_children(scope, filters: dict) -> tuple[list[Child], str | None]:
-    """Children in scope, ordered by name key then id, keyset-paginated."""
+    """Children in scope, ordered by the name as written (case-insensitive, ``name_sort``) then
+    id, keyset-paginated: the cursor holds the last row's (name_sort, id), and both columns
+    compare byte-wise on SQLite and PostgreSQL, so pages neither skip nor repeat a child."""
     query = sa.select(Child).where(scope.child_clause())
     if filters.get("posyandu_id") is not None:
         query = query.where(Child.posyandu_id == filters["posyandu_id"])
@@ -715,11 +727,11 @@ def list_children(scope, filters: dict) -> tuple[list[Child], str | None]:
             query = query.where(Child.name_key.like(f"%{token}%"))
     if filters.get("cursor"):
         key, child_id = _decode_cursor(filters["cursor"])
-        query = query.where(sa.tuple_(Child.name_key, Child.id) > sa.tuple_(sa.literal(key), sa.literal(child_id, sa.Uuid)))
+        query = query.where(sa.or_(Child.name_sort > key, sa.and_(Child.name_sort == key, Child.id > child_id)))
     limit = filters.get("limit", 50)
     rows = db.session.scalars(query.options(selectinload(Child.guardians))
-                              .order_by(Child.name_key, Child.id).limit(limit + 1)).all()
-    next_cursor = _encode_cursor(rows[limit - 1].name_key, rows[limit - 1].id) if len(rows) > limit else None
+                              .order_by(Child.name_sort, Child.id).limit(limit + 1)).all()
+    next_cursor = _encode_cursor(rows[limit - 1].name_sort, rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 

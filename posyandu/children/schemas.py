@@ -13,6 +13,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..i18n import localize_warning, translate
+from ..schema_fields import RegionCode, Sex
 from .models import CLOSE_REASONS
 
 RELATIONSHIPS = ("mother", "father", "grandparent", "guardian", "other")
@@ -32,7 +34,7 @@ class ChildFieldsSchema(ma.Schema):
     """The editable fields (all optional here; the create schema makes the core ones required)."""
 
     name = fields.String(validate=validate.Length(min=1, max=120))
-    sex = fields.Integer(validate=validate.OneOf([1, 2]), metadata={"description": "1 = male, 2 = female"})
+    sex = Sex()
     birth_date = fields.Date()
     birth_weight_kg = fields.Float(allow_none=True, validate=validate.Range(min=0.3, max=7.0))
     birth_length_cm = fields.Float(allow_none=True, validate=validate.Range(min=20, max=65))
@@ -48,9 +50,9 @@ class ChildFieldsSchema(ma.Schema):
     address = fields.String(allow_none=True, validate=validate.Length(max=255))
     rt = fields.String(allow_none=True, validate=_RT_RW)
     rw = fields.String(allow_none=True, validate=_RT_RW)
-    desa_code = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{10}$", error="A desa code has 10 digits."),
-                              metadata={"description": "Kemendagri desa code where the child lives; "
-                                                       "defaults to the posyandu's desa."})
+    desa_code = RegionCode(level="desa", allow_none=True,
+                           metadata={"description": "Kemendagri desa/kelurahan code where the child lives; "
+                                                    "defaults to the posyandu's desa"})
     has_kia_book = fields.Boolean(allow_none=True)
     guardians = fields.List(fields.Nested(GuardianInSchema), validate=validate.Length(max=6),
                             metadata={"description": "Parent/guardian phones. On update the list replaces "
@@ -62,8 +64,7 @@ class ChildCreateSchema(ChildFieldsSchema):
     id = fields.UUID(required=True, metadata={"description": "Client-generated UUID (idempotency key)."})
     posyandu_id = fields.Integer(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    sex = fields.Integer(required=True, validate=validate.OneOf([1, 2]),
-                         metadata={"description": "1 = male, 2 = female"})
+    sex = Sex(required=True)
     birth_date = fields.Date(required=True)
 
 
@@ -89,7 +90,7 @@ class ChildSchema(ma.Schema):
     id = fields.UUID()
     posyandu_id = fields.Integer()
     name = fields.String()
-    sex = fields.Integer()
+    sex = fields.Integer(metadata={"description": "1 = laki-laki (male), 2 = perempuan (female)"})
     birth_date = fields.Date()
     birth_weight_kg = fields.Float(allow_none=True)
     birth_length_cm = fields.Float(allow_none=True)
@@ -103,7 +104,7 @@ class ChildSchema(ma.Schema):
     address = fields.String(allow_none=True)
     rt = fields.String(allow_none=True)
     rw = fields.String(allow_none=True)
-    desa_code = fields.String()
+    desa_code = RegionCode(level="desa")
     has_kia_book = fields.Boolean(allow_none=True)
     guardians = fields.List(fields.Nested(GuardianOutSchema))
     status = fields.String()
@@ -132,7 +133,8 @@ class ChildSchema(ma.Schema):
 class WarningSchema(ma.Schema):
     code = fields.String()
     field = fields.String(allow_none=True)
-    message = fields.String()
+    message = fields.Function(lambda w: translate(w.get("message")),
+                              metadata={"type": "string", "description": "In the caller's language."})
     level = fields.String()
     candidates = fields.List(fields.Dict())
 
@@ -140,7 +142,7 @@ class WarningSchema(ma.Schema):
 class ChildWriteSchema(ChildSchema):
     """A created/updated child with its warnings (NIK inconsistencies, possible duplicates)."""
 
-    warnings = fields.Function(lambda c: getattr(c, "_warnings", None) or [],
+    warnings = fields.Function(lambda c: [localize_warning(w) for w in getattr(c, "_warnings", None) or ()],
                                metadata={"description": "[{code, field, message, candidates?}]: "
                                                         "nik_birth_date_mismatch, nik_sex_mismatch, "
                                                         "nik_region_mismatch, mother_nik_not_female, "
@@ -170,7 +172,7 @@ class ParentChildSchema(ma.Schema):
 class ChildListQuerySchema(ma.Schema):
     posyandu_id = fields.Integer()
     status = fields.String(load_default="active", validate=validate.OneOf(["active", "closed", "all"]))
-    sex = fields.Integer(validate=validate.OneOf([1, 2]))
+    sex = Sex()
     age_min_months = fields.Integer(validate=validate.Range(min=0, max=300),
                                     metadata={"description": "Completed months of age, today (UTC date)."})
     age_max_months = fields.Integer(validate=validate.Range(min=0, max=300))
@@ -248,9 +250,9 @@ class MoveSchema(ma.Schema):
     posyandu_id = fields.Integer(required=True)
     reason = fields.String(allow_none=True, validate=validate.Length(max=255))
     moved_on = fields.Date(allow_none=True, metadata={"description": "Defaults to today."})
-    desa_code = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{10}$", error="A desa code has 10 digits."),
-                              metadata={"description": "Where the child now lives; defaults to the new "
-                                                       "posyandu's desa."})
+    desa_code = RegionCode(level="desa", allow_none=True,
+                           metadata={"description": "Where the child now lives; defaults to the new "
+                                                    "posyandu's desa"})
 
 
 class CloseSchema(ma.Schema):

@@ -325,6 +325,12 @@ def _recompute(child_ids: list[uuid.UUID], summary: DemoSummary) -> None:
                          "(measurements.operations.recompute_all, only_outdated)")
 
 
+def _load_immunizations(summary: DemoSummary, user_ids: dict[str, int], today: date) -> None:
+    """Doses for the demo children (most up to date, a few overdue, two dropouts): demo/immunizations.py."""
+    from .immunizations import load_immunizations
+    load_immunizations(summary, user_ids, today)
+
+
 def load_demo(today: date | None = None) -> DemoSummary:
     """Load (or top up) the demo data set; returns a printable summary with the demo logins."""
     today = today or date.today()
@@ -333,6 +339,7 @@ def load_demo(today: date | None = None) -> DemoSummary:
     user_ids = _load_users(summary)
     new_children = _load_children(summary, user_ids, today)
     _recompute(new_children, summary)
+    _load_immunizations(summary, user_ids, today)
     db.session.flush()
     # users listed last in the output is friendlier: move the login block to the end
     logins = [i for i, line in enumerate(summary.lines) if line.startswith("Demo logins")]

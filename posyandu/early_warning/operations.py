@@ -29,7 +29,6 @@ from datetime import date, timedelta, timezone
 import numpy as np
 import sqlalchemy as sa
 
-from ..auth.models import User
 from ..auth.scope import Scope
 from ..children.models import Child
 from ..core.growth import early_warning as ew
@@ -78,8 +77,16 @@ def _window(month: Month, rules: ew.EarlyWarningRules) -> tuple[date, date]:
 def _history_query(child_condition, first: date, last: date):
     """The one statement: the rule columns of every live measurement of the selected active
     children in the window, ordered by child then date (what the core's columns need)."""
+    # a weight or length the plausibility rules exclude (WHO flag, or the previous-visit check
+    # unconfirmed: docs/implausible-values.md) counts as flagged here: it never fires a rule
+    weight_bad = sa.func.coalesce(M.weight_implausible, sa.false())
+    length_bad = sa.func.coalesce(M.length_implausible, sa.false())
     return (sa.select(M.child_id, Child.posyandu_id, Child.birth_date, M.id, M.measured_on, M.age_days,
-                      M.weight_kg, M.clenhei, M.zlen, M.flen, M.zwei, M.fwei, M.zwfl, M.fwfl, M.cat_tbu)
+                      M.weight_kg, M.clenhei, M.zlen,
+                      sa.or_(sa.func.coalesce(M.flen, sa.false()), length_bad).label("flen"), M.zwei,
+                      sa.or_(sa.func.coalesce(M.fwei, sa.false()), weight_bad).label("fwei"), M.zwfl,
+                      sa.or_(sa.func.coalesce(M.fwfl, sa.false()), weight_bad, length_bad).label("fwfl"),
+                      M.cat_tbu)
             .join(Child, Child.id == M.child_id)
             .where(child_condition, Child.status == "active", M.deleted_at.is_(None),
                    M.measured_on >= first, M.measured_on <= last)
@@ -273,16 +280,11 @@ def child_warnings(scope: Scope, child_id, month: Month, language: str = "id") -
     }
 
 
-def caller_language(scope: Scope, accept_languages=None) -> str:
-    """The caller's language: the account's preference, else ``Accept-Language``, else ``id``."""
-    preferred = db.session.scalar(sa.select(User.language).where(User.id == scope.user_id))
-    if preferred in LANGUAGES:
-        return preferred
-    if accept_languages is not None:
-        best = accept_languages.best_match(LANGUAGES)
-        if best:
-            return best
-    return "id"
+def caller_language(scope: Scope | None = None, accept_languages=None) -> str:
+    """The caller's language: the account's preference, else ``Accept-Language``, else ``id``
+    (the one mechanism of ``posyandu.i18n``; the arguments are kept for the callers)."""
+    from ..i18n import current_language
+    return current_language()
 
 
 __all__ = ["AreaWarnings", "evaluate", "count_by_posyandu", "area_counts", "area_list", "child_warnings",

@@ -40,8 +40,8 @@ from ..audit.log import audit, field_diff
 from ..auth.models import User
 from ..children.models import Child
 from ..core import calendar as cal
-from ..core.schedule import (DoseStatus, RegionSettings, add_months, default_schedule, evaluate_child,
-                             join_vaccine_names, schedule_version)
+from ..core.schedule import (DoseStatus, RegionSettings, add_months, default_schedule, dose_name, dropouts,
+                             evaluate_child, join_vaccine_names, schedule_version)
 from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
@@ -659,10 +659,36 @@ def overdue_list(scope, *, posyandu_id=None, dose=None, on=None, cursor=None, li
     return _paged(scope, posyandu_id, on, cursor, limit, match)
 
 
+def _indicator_data(indicator) -> dict:
+    from ..i18n import pick
+    return {"code": indicator.code, "from_dose": indicator.from_dose, "to_dose": indicator.to_dose,
+            "label": pick(indicator.label_id, indicator.label_en), "label_id": indicator.label_id,
+            "label_en": indicator.label_en, "source": indicator.source}
+
+
+def dropout_indicators() -> list[dict]:
+    """The named dropout indicators (data/dropout-indicators-id.json), labels in the caller's language."""
+    return [_indicator_data(i) for i in dropouts.indicators().values()]
+
+
+def dropout_indicator(code: str | None, from_dose: str | None, to_dose: str | None) -> dict:
+    """The indicator a dropout list is for: a named one (by code, or by its two doses), or an
+    ad-hoc pair of the same series (no code; labelled with the dose names)."""
+    indicator = dropouts.indicators()[code] if code else dropouts.named_pair(from_dose, to_dose)
+    if indicator is not None:
+        return _indicator_data(indicator)
+    from ..i18n import pick
+    label_id = f"Drop out {dose_name(from_dose, 'id')} – {dose_name(to_dose, 'id')}"
+    label_en = f"Dropout {dose_name(from_dose, 'en')} to {dose_name(to_dose, 'en')}"
+    return {"code": None, "from_dose": from_dose, "to_dose": to_dose, "label": pick(label_id, label_en),
+            "label_id": label_id, "label_en": label_en, "source": None}
+
+
 def dropout_list(scope, *, from_dose: str, to_dose: str, posyandu_id=None, on=None, include_upcoming=False,
                  cursor=None, limit=50):
     """Children in scope with a valid ``from_dose`` but no valid ``to_dose`` (e.g. DPTHBHIB1 →
-    DPTHBHIB3, MR1 → MR2). By default only children who have reached the later dose's
+    DPTHBHIB3, DPTHBHIB1 → MR1, MR1 → MR2; the pair is checked by the caller, see
+    ``core.schedule.dropouts``). By default only children who have reached the later dose's
     recommended AGE (birth + recommended age; a dose a child is not old enough for is no
     dropout); ``include_upcoming`` lists the younger ones too. Children for whom the later dose
     is not applicable (cohort, region, PCV rules) are never listed."""

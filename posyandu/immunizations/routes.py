@@ -10,7 +10,8 @@ Paths (under ``/api/v1``):
 * ``DELETE /immunizations/{id}``                          soft delete (optional ``?base_version=``)
 * ``GET    /posyandu/{id}/next-session``                  the cadre's list for the next session
 * ``GET    /immunizations/overdue``                       overdue children in the caller's area
-* ``GET    /immunizations/dropouts?from=&to=``            dropouts (DPT-HB-Hib 1→3, MR1→2, …)
+* ``GET    /immunizations/dropouts?indicator=|from=&to=`` dropouts (DPT-HB-Hib 1→3, 1→MR 1, MR1→2, …)
+* ``GET    /immunizations/dropout-indicators``           the named dropout indicators
 * ``GET/PUT /immunizations/region-settings/{kabupaten}``  JE programme and cohort start dates
 """
 from __future__ import annotations
@@ -21,8 +22,8 @@ from ..auth.scope import STAFF_ROLES, current_scope, roles_required
 from ..calendar import operations as calendar_ops
 from ..core import calendar as cal
 from . import operations as ops
-from .schemas import (DeleteArgs, DropoutArgs, DropoutPage, ImmunizationCreate, ImmunizationListOut,
-                      ImmunizationOut, ImmunizationUpdate, NextSessionListOut, OnArgs, OverdueArgs, OverduePage,
+from .schemas import (DeleteArgs, DropoutArgs, DropoutIndicatorList, DropoutPage, ImmunizationCreate,
+                      ImmunizationListOut, ImmunizationOut, ImmunizationUpdate, NextSessionListOut, OnArgs, OverdueArgs, OverduePage,
                       ParentImmunizationOut, RegionSettingsIn, RegionSettingsOut,
                       ScheduleOut)
 
@@ -196,19 +197,36 @@ def overdue(args):
 @blp.arguments(DropoutArgs, location="query")
 @blp.response(200, DropoutPage)
 def dropouts(args):
-    """Dropouts between two doses of a series
+    """Dropouts: children who got one dose but not a later one
 
-    Children who got ``from`` (validly) but not ``to``, e.g. ``from=DPTHBHIB1&to=DPTHBHIB3`` or
-    ``from=MR1&to=MR2``: active children under 60 months in the caller's area (or
-    ``posyandu_id``) who have reached the recommended age of the later dose
-    (``include_upcoming`` also lists younger ones). ``to_dose`` carries the later dose's status
-    and dates. Cursor pages as for the overdue list.
+    Name a dropout indicator (``indicator=DPTHBHIB1-MR1``; the list is at
+    ``/immunizations/dropout-indicators``: DPT-HB-Hib 1→3, DPT-HB-Hib 1→MR 1, MR 1→2) or a
+    pair of doses (``from=DPTHBHIB1&to=DPTHBHIB3``: a later dose of the same series, or the
+    two doses of a named indicator). Lists the children who got ``from`` (validly) but not
+    ``to``: active children under 60 months in the caller's area (or ``posyandu_id``) who
+    have reached the recommended age of the later dose (``include_upcoming`` also lists
+    younger ones). ``to_dose`` carries the later dose's status and dates; ``indicator`` says
+    which indicator was listed. Cursor pages as for the overdue list.
     """
+    indicator = ops.dropout_indicator(args.get("indicator"), args.get("from_dose"), args.get("to_dose"))
     items, next_cursor = ops.dropout_list(
-        current_scope(), from_dose=args["from_dose"], to_dose=args["to_dose"], posyandu_id=args.get("posyandu_id"),
-        on=args.get("on"), include_upcoming=args["include_upcoming"], cursor=args.get("cursor"),
-        limit=args["limit"])
-    return {"items": items, "next_cursor": next_cursor}
+        current_scope(), from_dose=indicator["from_dose"], to_dose=indicator["to_dose"],
+        posyandu_id=args.get("posyandu_id"), on=args.get("on"), include_upcoming=args["include_upcoming"],
+        cursor=args.get("cursor"), limit=args["limit"])
+    return {"indicator": indicator, "items": items, "next_cursor": next_cursor}
+
+
+@blp.route("/immunizations/dropout-indicators", methods=["GET"])
+@roles_required(*STAFF_ROLES)
+@blp.response(200, DropoutIndicatorList)
+def dropout_indicators():
+    """The named dropout indicators a puskesmas reports
+
+    Each with its doses (``from``, ``to``), its label in the caller's language (and both
+    ``label_id`` / ``label_en``) and the source of the definition
+    (``posyandu/core/schedule/data/dropout-indicators-id.json``).
+    """
+    return {"items": ops.dropout_indicators()}
 
 
 @blp.route("/immunizations/region-settings/<string:kabupaten_code>", methods=["GET"])

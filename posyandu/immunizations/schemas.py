@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ..core.schedule import default_schedule
+from ..core.schedule import default_schedule, dropouts
+from ..schema_fields import RegionCode
 from .models import PLACES
 
 _LATEST_TZ = timezone(timedelta(hours=9))
@@ -214,7 +215,7 @@ class CompletenessOut(ma.Schema):
 
 
 class RegionSettingsOut(ma.Schema):
-    kabupaten_code = fields.String(allow_none=True)
+    kabupaten_code = RegionCode(level="kabupaten", allow_none=True)
     je_programme = fields.Boolean()
     cohort_born_from = fields.Dict(keys=fields.String(), values=fields.Date(allow_none=True))
     source = fields.String(metadata={"enum": ["national", "kabupaten"]})
@@ -312,21 +313,52 @@ class OverduePage(ma.Schema):
     next_cursor = fields.String(allow_none=True)
 
 
+class _UpperCode(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip().upper()
+
+
 class DropoutArgs(ListArgs):
-    from_dose = DoseCode(required=True, data_key="from", metadata={"description": "e.g. DPTHBHIB1 or MR1."})
-    to_dose = DoseCode(required=True, data_key="to", metadata={"description": "e.g. DPTHBHIB3 or MR2."})
+    indicator = _UpperCode(metadata={"description": "A named dropout indicator (GET "
+                                                       "/immunizations/dropout-indicators), e.g. "
+                                                       "DPTHBHIB1-DPTHBHIB3 or DPTHBHIB1-MR1; or give from and to."})
+    from_dose = DoseCode(data_key="from", metadata={"description": "e.g. DPTHBHIB1 or MR1."})
+    to_dose = DoseCode(data_key="to", metadata={"description": "e.g. DPTHBHIB3 or MR2: a later dose of the same "
+                                                             "series, or the other dose of a named indicator."})
     include_upcoming = fields.Boolean(load_default=False, metadata={
         "description": "Also list children not yet at the later dose's recommended age."})
 
     @ma.validates_schema
     def _pair(self, data, **kwargs):
-        first, later = data.get("from_dose"), data.get("to_dose")
-        if not first or not later:
+        named = dropouts.indicators()
+        if data.get("indicator") is not None:
+            if data.get("from_dose") or data.get("to_dose"):
+                raise ma.ValidationError("Give either indicator or from and to, not both.", "indicator")
+            if data["indicator"] not in named:
+                raise ma.ValidationError("Unknown dropout indicator. Use one of: " + ", ".join(named) + ".",
+                                         "indicator")
             return
-        by_code = default_schedule().by_code
-        a, b = by_code[first], by_code[later]
-        if a.series != b.series or a.position >= b.position:
-            raise ma.ValidationError("must be a later dose of the same series as 'from'", "to")
+        first, later = data.get("from_dose"), data.get("to_dose")
+        if not first and not later:
+            raise ma.ValidationError("Give an indicator, or from and to.", "indicator")
+        if not first:
+            raise ma.ValidationError("Missing data for required field.", "from")
+        if not later:
+            raise ma.ValidationError("Missing data for required field.", "to")
+        if not dropouts.is_valid_pair(first, later):
+            raise ma.ValidationError(
+                "Must be a later dose of the same series as 'from', or the other dose of a named indicator: "
+                + ", ".join(named) + ".", "to")
+
+
+class DropoutIndicatorOut(ma.Schema):
+    code = fields.String(allow_none=True, metadata={"description": "Null for an ad-hoc same-series pair."})
+    from_dose = fields.String(data_key="from")
+    to_dose = fields.String(data_key="to")
+    label = fields.String(metadata={"description": "In the caller's language."})
+    label_id = fields.String()
+    label_en = fields.String()
+    source = fields.String(allow_none=True)
 
 
 class DropoutItem(ma.Schema):
@@ -335,7 +367,12 @@ class DropoutItem(ma.Schema):
     to_dose = fields.Nested(DoseDueOut)
 
 
+class DropoutIndicatorList(ma.Schema):
+    items = fields.List(fields.Nested(DropoutIndicatorOut))
+
+
 class DropoutPage(ma.Schema):
+    indicator = fields.Nested(DropoutIndicatorOut)
     items = fields.List(fields.Nested(DropoutItem))
     next_cursor = fields.String(allow_none=True)
 

@@ -20,6 +20,16 @@ Warnings stored on a row are one list, sorted by ``(priority, code)``, made of t
      ``weight_change_implausible``).
 A trend recompute replaces groups 2 and 3 and keeps group 1; a z-score recompute replaces
 group 1 and keeps 2 and 3 when the trend is not recomputed with it.
+
+Implausible values (``trend.plausibility_chain``): a weight flagged by WHO, or outside the
+previous-visit check against the last USABLE weighing and not confirmed by the cadre
+(``confirm_implausible``), is stored as entered with ``weight_implausible`` = true and decides
+nothing: no N/T/O/B or 2T (the next visit compares with the last usable weighing), no BGM or
+orange line (and no such warning), no weight-based category (BB/U, BB/PB-BB/TB, IMT/U) for
+reports. The same for a length (``length_implausible``: no PB/U-TB/U, BB/PB-BB/TB or IMT/U
+category). These columns depend on the child's other visits, so they are rewritten with the
+trend (:data:`HISTORY_COLUMNS`); un-masking a value (a correction or confirmation earlier in
+the history) recomputes that visit's own values from what was entered.
 """
 from __future__ import annotations
 
@@ -44,10 +54,26 @@ FLAG_COLUMNS = tuple("f" + k for k in STORED_INDICATORS)
 CATEGORY_COLUMNS = {"bbu": "cat_bbu", "tbu": "cat_tbu", "bbtb": "cat_bbtb", "imtu": "cat_imtu",
                     "lku": "cat_lk", "lila": "cat_lila"}
 TREND_COLUMNS = ("trend_status", "is_2t", "gain_g", "kbm_g")
+PLAUSIBILITY_COLUMNS = ("weight_implausible", "length_implausible")
+#: Visit columns withheld (None) while the weight / the length is implausible.
+WEIGHT_MASKED = ("cat_bbu", "cat_bbtb", "cat_imtu", "is_bgm", "above_orange")
+LENGTH_MASKED = ("cat_tbu", "cat_bbtb", "cat_imtu")
+MASKED_COLUMNS = ("cat_bbu", "cat_tbu", "cat_bbtb", "cat_imtu", "is_bgm", "above_orange")
+#: Visit warnings that come from the weight's z-score (dropped while the weight is implausible).
+WEIGHT_VISIT_WARNINGS = frozenset({"bgm", "above_orange_line"})
 #: Every computed column written by :func:`assess_visit` / :func:`assess_batch`.
 COMPUTED_COLUMNS = (("age_days", "age_months", "clenhei", "cbmi") + Z_COLUMNS + FLAG_COLUMNS
                     + tuple(CATEGORY_COLUMNS.values()) + ("is_bgm", "above_orange")
-                    + TREND_COLUMNS + ("warnings", "standard_version"))
+                    + TREND_COLUMNS + PLAUSIBILITY_COLUMNS + ("warnings", "standard_version"))
+#: Columns that depend on the child's other visits: rewritten after an edit, delete,
+#: back-dated visit or merge (:func:`trend_values`).
+HISTORY_COLUMNS = TREND_COLUMNS + PLAUSIBILITY_COLUMNS + MASKED_COLUMNS + ("warnings",)
+#: What :func:`trend_values` needs of each stored row (besides ``id``, ``measured_on``,
+#: ``created_at``): its values and flags, its history columns, and what was entered (to
+#: recompute a visit whose value becomes usable again).
+HISTORY_INPUTS = ("weight_kg", "clenhei", "fwei", "flen", "fwfl", "fbmi", "confirm_implausible",
+                  "length_cm", "measure_method", "head_circumference_cm", "arm_circumference_cm", "oedema",
+                  "vitamin_a", *HISTORY_COLUMNS)
 
 TREND_WARNINGS = frozenset({"weight_not_gained", "weight_not_gained_2t"})
 CHECK_WARNINGS = frozenset({"length_decreased", "weight_change_implausible"})
@@ -135,14 +161,34 @@ def _trend_columns(result: _trend.WeighingTrend | None) -> dict:
             "gain_g": result.gain_g, "kbm_g": result.kbm_g}
 
 
-def _check_warnings(current: Mapping, previous: Mapping | None) -> list[dict]:
-    if previous is None:
-        return []
-    return _trend.check_against_previous(
-        {"date": current["measured_on"], "weight_kg": current.get("weight_kg"),
-         "clenhei": current.get("clenhei")},
-        {"date": previous["measured_on"], "weight_kg": previous.get("weight_kg"),
-         "clenhei": previous.get("clenhei")})
+def _visit_for_chain(row) -> dict:
+    return {"date": _get(row, "measured_on"), "weight_kg": _get(row, "weight_kg"), "clenhei": _get(row, "clenhei"),
+            "fwei": _get(row, "fwei"), "flen": _get(row, "flen"), "fwfl": _get(row, "fwfl"),
+            "fbmi": _get(row, "fbmi"), "confirm_implausible": _get(row, "confirm_implausible")}
+
+
+def _mask(values: dict, weight_bad: bool, length_bad: bool) -> None:
+    """Withhold, in place, what an implausible weight / length would decide."""
+    for column in (WEIGHT_MASKED if weight_bad else ()) + (LENGTH_MASKED if length_bad else ()):
+        values[column] = None
+
+
+def _usable_visit_warnings(warnings: Iterable[Mapping], weight_bad: bool) -> list[Mapping]:
+    return [w for w in warnings if not (weight_bad and w["code"] in WEIGHT_VISIT_WARNINGS)]
+
+
+def _who_state(values: Mapping, weight, clenhei) -> tuple[bool, bool]:
+    """(weight, length) implausible by the WHO flags of this visit alone."""
+    weight_bad, length_bad = _trend.who_implausible(values)
+    return weight_bad and weight is not None, length_bad and clenhei is not None
+
+
+def _last_usable(rows: Sequence, value: str, bad: str) -> dict | None:
+    """The last row (in visit order) with ``value`` and not marked ``bad``."""
+    for row in reversed(rows):
+        if _get(row, value) is not None and not _get(row, bad):
+            return {"date": _get(row, "measured_on"), value: _get(row, value)}
+    return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -160,10 +206,11 @@ def assess_visit(child, measurement, previous_measurements: Iterable = ()) -> di
     ``child``: has ``sex`` (1/2), ``birth_date``, ``birth_weight_kg``.
     ``measurement``: object or mapping with ``id``, ``measured_on``, ``weight_kg``,
     ``length_cm``, ``measure_method`` ('lying'/'standing'), ``head_circumference_cm``,
-    ``arm_circumference_cm``, ``oedema``, ``vitamin_a``.
+    ``arm_circumference_cm``, ``oedema``, ``vitamin_a``, ``confirm_implausible``.
     ``previous_measurements``: the child's OTHER live (not deleted) measurements, objects or
-    mappings with ``id``, ``measured_on``, ``weight_kg``, ``clenhei`` and optionally
-    ``created_at`` (orders visits on the same date).
+    mappings with ``id``, ``measured_on``, ``weight_kg``, ``clenhei``, their stored
+    ``weight_implausible`` / ``length_implausible`` and optionally ``created_at`` (orders
+    visits on the same date).
 
     Returns ``{column: value}`` for :data:`COMPUTED_COLUMNS` (``warnings`` is the list of
     warning dicts), ready to be set on the row.
@@ -172,11 +219,20 @@ def assess_visit(child, measurement, previous_measurements: Iterable = ()) -> di
     measured_on = _get(measurement, "measured_on")
     weight = _get(measurement, "weight_kg")
 
-    # trend: this visit among the child's live weighings
-    mid = _get(measurement, "id")
+    # plausibility against the last usable weight and length before this visit
     prev = sorted(previous_measurements, key=sort_key)
-    weighings = [(_get(p, "id"), _get(p, "measured_on"), _get(p, "weight_kg")) for p in prev]
-    weighings.append((mid, measured_on, weight))
+    before = [p for p in prev if _get(p, "measured_on") <= measured_on]
+    judged = _trend.judge_visit(
+        {**_visit_for_chain(values), "date": measured_on, "weight_kg": weight},
+        _last_usable(before, "weight_kg", "weight_implausible"), _last_usable(before, "clenhei", "length_implausible"),
+        confirmed=bool(_get(measurement, "confirm_implausible")))
+    weight_bad, length_bad = judged.weight_implausible, judged.length_implausible
+
+    # trend: this visit among the child's live weighings (implausible ones take no part)
+    mid = _get(measurement, "id")
+    weighings = [(_get(p, "id"), _get(p, "measured_on"), _get(p, "weight_kg"), not _get(p, "weight_implausible"))
+                 for p in prev]
+    weighings.append((mid, measured_on, weight, not weight_bad))
     result = None
     if weight is not None:
         birth = _get(child, "birth_date")
@@ -184,15 +240,11 @@ def assess_visit(child, measurement, previous_measurements: Iterable = ()) -> di
         result = next(r for r in _trend.compute_trend(birth, window, _get(child, "birth_weight_kg"))
                       if r.measurement_id == mid)
     values.update(_trend_columns(result))
-    before = [p for p in prev if _get(p, "measured_on") <= measured_on]
-    previous = before[-1] if before else None
-    checks = _check_warnings({"measured_on": measured_on, "weight_kg": weight, "clenhei": values["clenhei"]},
-                             None if previous is None else {
-                                 "measured_on": _get(previous, "measured_on"),
-                                 "weight_kg": _get(previous, "weight_kg"),
-                                 "clenhei": _get(previous, "clenhei")})
+    values["weight_implausible"], values["length_implausible"] = weight_bad, length_bad
+    _mask(values, weight_bad, length_bad)
     values["warnings"] = _merge_warnings(
-        _trend.visit_warnings(classification, result, checks),
+        _usable_visit_warnings(_trend.visit_warnings(classification), weight_bad),
+        _trend.visit_warnings(None, result, judged.checks),
         extra_warnings(measured_on, _get(measurement, "vitamin_a")))
     values["standard_version"] = classification["standard_version"]
     return values
@@ -201,13 +253,17 @@ def assess_visit(child, measurement, previous_measurements: Iterable = ()) -> di
 def visit_values(child, measurement) -> dict:
     """:func:`assess_visit` without the trend: the computed columns that depend on this visit
     alone (age, z-scores, flags, categories, BGM, orange line, ``standard_version``) and its
-    visit warnings (group 1 only). The trend columns are None; :func:`trend_values` over the
-    child's live rows (this one included, its ``warnings`` set to these) fills them and adds
-    warning groups 2 and 3 -- the same values :func:`assess_visit` gives."""
+    visit warnings (group 1 only), with what the WHO flags alone make implausible withheld.
+    The trend columns are None; :func:`trend_values` over the child's live rows (this one
+    included) fills them, judges the visit against the previous ones and adds warning groups
+    2 and 3 -- the same values :func:`assess_visit` gives."""
     values, classification = _visit_part_values(child, measurement)
     values.update(_trend_columns(None))
+    weight_bad, length_bad = _who_state(values, _get(measurement, "weight_kg"), values["clenhei"])
+    values["weight_implausible"], values["length_implausible"] = weight_bad, length_bad
+    _mask(values, weight_bad, length_bad)
     values["warnings"] = _merge_warnings(
-        _trend.visit_warnings(classification),
+        _usable_visit_warnings(_trend.visit_warnings(classification), weight_bad),
         extra_warnings(_get(measurement, "measured_on"), _get(measurement, "vitamin_a")))
     values["standard_version"] = classification["standard_version"]
     return values
@@ -246,39 +302,52 @@ def _visit_part_values(child, measurement) -> tuple[dict, dict]:
 # trend over a child's history (edits, deletes, back-dated visits, merges)
 # ---------------------------------------------------------------------------------------
 def trend_values(child, rows: Sequence[Mapping]) -> dict[Any, dict]:
-    """Trend columns and merged warnings for every live row of one child.
+    """History columns (:data:`HISTORY_COLUMNS`) for every live row of one child.
 
     ``rows``: the child's live measurements as mappings with ``id``, ``measured_on``,
-    ``weight_kg``, ``clenhei``, ``created_at`` and ``warnings`` (stored; its visit part is
-    kept). Returns ``{id: {trend_status, is_2t, gain_g, kbm_g, warnings}}``.
+    ``created_at`` and :data:`HISTORY_INPUTS` (stored values). Each visit is judged against
+    the last usable weight and length before it; its trend comes from the usable weighings;
+    its visit columns are the stored ones, withheld where a value is implausible, or
+    recomputed from what was entered where a withheld value became usable again.
+    Returns ``{id: {column: value}}``.
     """
     ordered = sorted(rows, key=sort_key)
+    judged = _trend.plausibility_chain([_visit_for_chain(row) for row in ordered])
     results = {r.measurement_id: r for r in _trend.compute_trend(
         _get(child, "birth_date"),
-        [(row["id"], row["measured_on"], row["weight_kg"]) for row in ordered],
+        [(row["id"], row["measured_on"], row["weight_kg"], not j.weight_implausible)
+         for row, j in zip(ordered, judged)],
         _get(child, "birth_weight_kg"))}
     out = {}
-    previous = None
-    for row in ordered:
+    for row, j in zip(ordered, judged):
         result = results.get(row["id"])
         values = _trend_columns(result)
-        checks = _check_warnings(row, previous)
-        values["warnings"] = _merge_warnings(_visit_part(row["warnings"]),
-                                             _trend.visit_warnings(None, result, checks))
+        weight_bad, length_bad = j.weight_implausible, j.length_implausible
+        values["weight_implausible"], values["length_implausible"] = weight_bad, length_bad
+        if (row.get("weight_implausible") and not weight_bad) or (row.get("length_implausible") and not length_bad):
+            visit, classification = _visit_part_values(child, row)   # a withheld value is usable again
+            values.update({c: visit[c] for c in MASKED_COLUMNS})
+            visit_warnings = _merge_warnings(_trend.visit_warnings(classification),
+                                             extra_warnings(row["measured_on"], row.get("vitamin_a")))
+        else:
+            values.update({c: row.get(c) for c in MASKED_COLUMNS})
+            visit_warnings = _visit_part(row["warnings"])
+        _mask(values, weight_bad, length_bad)
+        values["warnings"] = _merge_warnings(_usable_visit_warnings(visit_warnings, weight_bad),
+                                             _trend.visit_warnings(None, result, j.checks))
         out[row["id"]] = values
-        previous = row
     return out
 
 
 def trend_updates(child, rows: Sequence[Mapping]) -> list[dict]:
     """Like :func:`trend_values` but only the rows whose stored values change:
-    a list of ``{"id": ..., <changed columns>...}``-complete dicts (all trend columns and
-    ``warnings``, so they can go to one executemany UPDATE)."""
+    a list of ``{"id": ..., <every column of HISTORY_COLUMNS>}`` dicts (so they can go to one
+    executemany UPDATE)."""
     changed = []
     new = trend_values(child, rows)
     for row in rows:
         values = new[row["id"]]
-        if any(row.get(col) != values[col] for col in (*TREND_COLUMNS, "warnings")):
+        if any(row.get(col) != values[col] for col in HISTORY_COLUMNS):
             changed.append({"id": row["id"], **values})
     return changed
 
@@ -291,8 +360,8 @@ def trend_updates(child, rows: Sequence[Mapping]) -> list[dict]:
 BATCH_INPUTS = ("id", "child_id", "measured_on", "weight_kg", "length_cm", "measure_method",
                 "head_circumference_cm", "arm_circumference_cm", "oedema", "vitamin_a", "deleted_at",
                 "created_at", "trend_status", "is_2t", "gain_g", "kbm_g", "warnings",
-                "sex", "birth_date", "birth_weight_kg")
-_OPTIONAL_INPUTS = frozenset({*TREND_COLUMNS, "warnings"})
+                "sex", "birth_date", "birth_weight_kg", "confirm_implausible")
+_OPTIONAL_INPUTS = frozenset({*TREND_COLUMNS, "warnings", "confirm_implausible"})
 #: Margin of the numpy pre-filter for the previous-visit checks: a pair is checked exactly by
 #: ``check_against_previous`` when it comes within this much of a limit (the checks round to
 #: 6 decimals, so this never skips a pair that warns).
@@ -362,6 +431,11 @@ def assess_columns(cols: Mapping[str, Sequence]) -> dict[str, list]:
 
     trend_status, is_2t, gain_g, kbm_g = [None] * n, [None] * n, [None] * n, [None] * n
     warnings: list = [None] * n
+    raw_weight, clenhei = cols["weight_kg"], out["clenhei"]
+    confirmed = list(cols.get("confirm_implausible") or [False] * n)
+    # what the WHO flags alone make implausible (every row; the chain adds the checks)
+    who_weight, who_length = _batch_who_state(z, weight, np.asarray(z["clenhei"], dtype=float))
+    weight_implausible, length_implausible = who_weight.tolist(), who_length.tolist()
     deleted = list(cols["deleted_at"])
     # soft-deleted rows: frozen trend, fresh visit warnings
     dead = [i for i in range(n) if deleted[i] is not None]
@@ -370,7 +444,7 @@ def assess_columns(cols: Mapping[str, Sequence]) -> dict[str, list]:
         for i in dead:
             trend_status[i], is_2t[i], gain_g[i], kbm_g[i] = (
                 None if stored[c] is None else stored[c][i] for c in TREND_COLUMNS)
-            warnings[i] = _merge_warnings(visit[i], _trend_part(
+            warnings[i] = _merge_warnings(_usable_visit_warnings(visit[i], weight_implausible[i]), _trend_part(
                 None if stored["warnings"] is None else stored["warnings"][i]))
 
     # trend per child over its live rows in visit order (date, then creation, then input order)
@@ -380,9 +454,12 @@ def assess_columns(cols: Mapping[str, Sequence]) -> dict[str, list]:
     created_ts = [math.inf if c is None else c.timestamp() for c in created]
     live = [i for i in range(n) if deleted[i] is None]
     live.sort(key=lambda i: (child_code[i], measured_on[i], created_ts[i]))
-    checks_needed = _check_candidates(np.array(live, dtype=np.int64), np.array(child_code, dtype=np.int64),
-                                      z["clenhei"], weight, measured)
-    clenhei, raw_weight = out["clenhei"], cols["weight_kg"]
+    # a child needs the exact plausibility chain only if one of its rows is WHO-flagged or
+    # comes near a previous-visit limit; every other child's values are all usable, no checks
+    live_rows = np.array(live, dtype=np.int64)
+    exact_needed = _check_candidates(live_rows, np.array(child_code, dtype=np.int64), z["clenhei"], weight, measured)
+    if live:
+        exact_needed |= (who_weight | who_length)[live_rows]
     birth_dates, birth_weights = cols["birth_date"], cols["birth_weight_kg"]
     start = 0
     while start < len(live):
@@ -391,27 +468,55 @@ def assess_columns(cols: Mapping[str, Sequence]) -> dict[str, list]:
         while stop < len(live) and child_code[live[stop]] == child_code[first]:
             stop += 1
         group = live[start:stop]
-        results = _trend.compute_trend(birth_dates[first], [(ids[i], measured_on[i], raw_weight[i]) for i in group],
-                                       birth_weights[first])
-        previous = None
-        for pos, (i, result) in enumerate(zip(group, results), start):
+        if exact_needed[start:stop].any():
+            judged = _trend.plausibility_chain([{
+                "date": measured_on[i], "weight_kg": raw_weight[i], "clenhei": clenhei[i], "fwei": out["fwei"][i],
+                "flen": out["flen"][i], "fwfl": out["fwfl"][i], "fbmi": out["fbmi"][i],
+                "confirm_implausible": confirmed[i]} for i in group])
+        else:
+            judged = [_ALL_USABLE] * len(group)
+        results = _trend.compute_trend(
+            birth_dates[first], [(ids[i], measured_on[i], raw_weight[i], not j.weight_implausible)
+                                 for i, j in zip(group, judged)], birth_weights[first])
+        for i, result, j in zip(group, results, judged):
             status = result.status
             trend_status[i], gain_g[i], kbm_g[i] = status, result.gain_g, result.kbm_g
             is_2t[i] = result.is_2t if status else None
-            checks = () if previous is None or not checks_needed[pos] else _check_warnings(
-                {"measured_on": measured_on[i], "weight_kg": raw_weight[i], "clenhei": clenhei[i]},
-                {"measured_on": measured_on[previous], "weight_kg": raw_weight[previous],
-                 "clenhei": clenhei[previous]})
-            if visit[i] or checks or status == _trend.T:
-                warnings[i] = _merge_warnings(_visit_part(visit[i]), _trend.visit_warnings(None, result, checks))
+            weight_bad, length_bad = j.weight_implausible, j.length_implausible
+            weight_implausible[i], length_implausible[i] = weight_bad, length_bad
+            for column in (WEIGHT_MASKED if weight_bad else ()) + (LENGTH_MASKED if length_bad else ()):
+                out[column][i] = None
+            if visit[i] or j.checks or status == _trend.T:
+                warnings[i] = _merge_warnings(_usable_visit_warnings(_visit_part(visit[i]), weight_bad),
+                                              _trend.visit_warnings(None, result, j.checks))
             else:
                 warnings[i] = []
-            previous = i
         start = stop
+    for i in dead:
+        for column in (WEIGHT_MASKED if weight_implausible[i] else ()) + (LENGTH_MASKED if length_implausible[i] else ()):
+            out[column][i] = None
 
-    out.update(trend_status=trend_status, is_2t=is_2t, gain_g=gain_g, kbm_g=kbm_g, warnings=warnings,
+    out.update(trend_status=trend_status, is_2t=is_2t, gain_g=gain_g, kbm_g=kbm_g,
+               weight_implausible=weight_implausible, length_implausible=length_implausible, warnings=warnings,
                standard_version=[standard_version()] * n)
     return out
+
+
+#: The plausibility of a visit of a child none of whose visits comes near a limit.
+_ALL_USABLE = _trend.Plausibility(False, False, ())
+
+
+def _batch_who_state(z, weight, clenhei):
+    """Vectorised :func:`_who_state`: (weight, length) implausible by the WHO flags alone."""
+    import numpy as np
+
+    def flag(key):
+        return np.nan_to_num(np.asarray(z[key], dtype=float), nan=0.0) == 1.0
+
+    fwei, flen, ratio = flag("fwei"), flag("flen"), flag("fwfl") | flag("fbmi")
+    weight_bad = (fwei | (ratio & ~flen)) & np.isfinite(weight)
+    length_bad = (flen | (ratio & ~fwei)) & np.isfinite(clenhei)
+    return weight_bad, length_bad
 
 
 def _floats(a) -> list:
@@ -471,24 +576,37 @@ def _batch_visit_warnings(cls, out, oedema, measured, measured_on, vitamin_a) ->
 
 
 def _check_candidates(order, child_code, clenhei, weight, measured):
-    """For each position of ``order`` (live rows sorted by child and visit): could the
-    previous-visit checks warn against the row before it (same child)? A cheap numpy
-    superset of ``check_against_previous``; the exact check runs only where this is True."""
+    """For each position of ``order`` (live rows sorted by child and visit): could a previous-
+    visit check warn against the child's last earlier weight / length? A cheap numpy superset
+    of ``trend.judge_visit`` while every earlier value is usable (a child with a WHO-flagged
+    row takes the exact path anyway); the exact check runs only where this is True."""
     import numpy as np
 
     cand = np.zeros(len(order), dtype=bool)
     if len(order) < 2:
         return cand
     r = default_rules()
-    cl, w = np.asarray(clenhei, dtype=float)[order], weight[order]
-    same = child_code[order][1:] == child_code[order][:-1]
-    days = (measured[order][1:] - measured[order][:-1]).astype(np.int64)
-    allowed = r.weight_change_max_kg_per_month * np.maximum(days / _trend.DAYS_PER_MONTH,
-                                                            r.weight_change_min_interval_months)
-    with np.errstate(invalid="ignore"):
-        length = (cl[:-1] - cl[1:]) > r.length_decrease_tolerance_cm - _CHECK_MARGIN
-        change = np.abs(w[1:] - w[:-1]) > allowed - _CHECK_MARGIN
-    cand[1:] = same & (length | change)
+    code = child_code[order]
+    days_at = measured[order].astype(np.int64)
+    positions = np.arange(len(order))
+    for values, check in ((np.asarray(weight, dtype=float)[order], "weight"),
+                          (np.asarray(clenhei, dtype=float)[order], "length")):
+        has = np.isfinite(values)
+        # the last earlier position with a value (forward fill), -1 when none
+        last = np.maximum.accumulate(np.where(has, positions, -1))
+        previous = np.concatenate(([-1], last[:-1]))
+        ok = has & (previous >= 0)
+        prev = np.where(ok, previous, 0)
+        ok &= code[prev] == code
+        with np.errstate(invalid="ignore"):
+            if check == "weight":
+                days = days_at - days_at[prev]
+                allowed = r.weight_change_max_kg_per_month * np.maximum(days / _trend.DAYS_PER_MONTH,
+                                                                        r.weight_change_min_interval_months)
+                near = np.abs(values - values[prev]) > allowed - _CHECK_MARGIN
+            else:
+                near = (values[prev] - values) > r.length_decrease_tolerance_cm - _CHECK_MARGIN
+        cand |= ok & near
     return cand
 
 

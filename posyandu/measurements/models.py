@@ -39,6 +39,9 @@ class Measurement(db.Model):
     exclusive_breastfeeding: Mapped[bool | None] = mapped_column(sa.Boolean)
     has_kia_book: Mapped[bool | None] = mapped_column(sa.Boolean)
     notes: Mapped[str | None] = mapped_column(sa.String(500))
+    #: The cadre weighed/measured again and the value stands: a value outside the previous-visit
+    #: checks then counts (never one flagged by WHO). See assessment.py.
+    confirm_implausible: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
     # --- computed by the growth engine (anthro column names) ---
     age_days: Mapped[int | None] = mapped_column(sa.Integer)
@@ -66,6 +69,11 @@ class Measurement(db.Model):
     cat_lk: Mapped[str | None] = mapped_column(sa.String(40))
     is_bgm: Mapped[bool | None] = mapped_column(sa.Boolean)
     above_orange: Mapped[bool | None] = mapped_column(sa.Boolean)
+    #: The weight / length is implausible (WHO flag, or the previous-visit check against the last
+    #: usable value, unconfirmed): kept as entered, to be measured again, and it decides nothing
+    #: (no N/T/O/B, 2T, BGM, orange line, or category of an index using it). Filter reports on it.
+    weight_implausible: Mapped[bool | None] = mapped_column(sa.Boolean)
+    length_implausible: Mapped[bool | None] = mapped_column(sa.Boolean)
     #: Monthly weighing status N/T/O/B (growth-velocity-id.md), 2T, gain vs KBM.
     trend_status: Mapped[str | None] = mapped_column(sa.String(2))
     is_2t: Mapped[bool | None] = mapped_column(sa.Boolean)

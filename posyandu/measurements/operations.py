@@ -67,8 +67,11 @@ from .schemas import dump_measurement
 #: The values a cadre enters; compared for idempotent retries and diffed for the audit.
 ENTERED_FIELDS = ("measured_on", "weight_kg", "length_cm", "measure_method", "head_circumference_cm",
                   "arm_circumference_cm", "oedema", "vitamin_a", "exclusive_breastfeeding",
-                  "has_kia_book", "notes")
-_DEFAULTS = {"oedema": False}
+                  "has_kia_book", "notes", "confirm_implausible")
+_DEFAULTS = {"oedema": False, "confirm_implausible": False}
+#: Entered values that move a visit in its child's history (its trend, or the plausibility
+#: judgement of the visits after it).
+TREND_INPUTS = frozenset({"measured_on", "weight_kg", "length_cm", "measure_method", "confirm_implausible"})
 #: Roles allowed to record bilateral oedema (anthropometry-id.md §4: health workers only).
 OEDEMA_ROLES = ("admin", "dinkes", "puskesmas")
 
@@ -77,9 +80,8 @@ _T = Measurement.__table__
 _C = Child.__table__
 # Request-path lookups select plain table columns (Core statements: no ORM entity loading).
 _CHILD_COLUMNS = (_C.c.id, _C.c.posyandu_id, _C.c.sex, _C.c.birth_date, _C.c.birth_weight_kg)
-_HISTORY_COLUMNS = tuple(_T.c[name] for name in (
-    "id", "child_id", "measured_on", "weight_kg", "clenhei", "created_at", "deleted_at",
-    "trend_status", "is_2t", "gain_g", "kbm_g", "warnings"))
+_HISTORY_COLUMNS = tuple(_T.c[name] for name in dict.fromkeys((
+    "id", "child_id", "measured_on", "created_at", "deleted_at", *assessment.HISTORY_INPUTS)))
 #: ``scope.child_clause`` takes anything with ``id`` and ``posyandu_id`` columns.
 _CHILD_TABLE_COLUMNS = SimpleNamespace(id=_C.c.id, posyandu_id=_C.c.posyandu_id)
 
@@ -126,15 +128,17 @@ def _history(rows) -> list[dict]:
     return [dict(r._mapping) for r in rows]
 
 
+_UPDATE_HISTORY = (sa.update(_T).where(_T.c.id == sa.bindparam("b_id"))
+                   .values({c: sa.bindparam("b_" + c) for c in (*assessment.HISTORY_COLUMNS, "computed_at")}))
+
+
 def _bulk_trend_update(session: Session, changes: list[dict], now) -> None:
-    """One executemany UPDATE of the trend columns and warnings; refresh loaded objects."""
+    """One executemany UPDATE of the history columns (trend, plausibility, withheld visit
+    values, warnings; ``assessment.HISTORY_COLUMNS``); refresh loaded objects."""
     if not changes:
         return
-    stmt = (sa.update(_T).where(_T.c.id == sa.bindparam("b_id"))
-            .values({c: sa.bindparam("b_" + c) for c in (*assessment.TREND_COLUMNS, "warnings", "computed_at")}))
-    session.execute(stmt, [{"b_id": ch["id"], "b_computed_at": now,
-                            **{"b_" + c: ch[c] for c in (*assessment.TREND_COLUMNS, "warnings")}}
-                           for ch in changes])
+    session.execute(_UPDATE_HISTORY, [{"b_id": ch["id"], "b_computed_at": now,
+                                       **{"b_" + c: ch[c] for c in assessment.HISTORY_COLUMNS}} for ch in changes])
     for ch in changes:
         obj = session.identity_map.get(identity_key(Measurement, ch["id"]))
         if obj is not None:
@@ -160,7 +164,8 @@ class StoredMeasurement(SimpleNamespace):
 
 
 #: What a new visit needs of each earlier one: its place in the visit order, weight and length.
-_RECENT_COLUMNS = ("id", "measured_on", "weight_kg", "clenhei", "created_at", "deleted_at")
+_RECENT_COLUMNS = ("id", "measured_on", "weight_kg", "clenhei", "created_at", "deleted_at", "weight_implausible",
+                   "length_implausible")
 _INSERT = sa.insert(_T)
 #: Columns that are NULL when left out of an INSERT. A new row's None values for these are
 #: left out: the INSERT then has few enough parameters (at most 50) for psycopg to cache its
@@ -178,8 +183,9 @@ def _first_of_month_before(day: date, months: int) -> date:
 
 def _recent_rows_query():
     """The child's live rows from ``:since`` on, its latest live row before ``:since`` (the
-    previous visit), its latest usable weighing before ``:since`` (B or O), and row ``:mid``
-    wherever it is (a retry). Each part is a small index range scan, however long the
+    previous visit), its latest usable weighing before ``:since`` (B or O, and the weight the
+    plausibility check compares with), its latest usable length before ``:since``, and row
+    ``:mid`` wherever it is (a retry). Each part is a small index range scan, however long the
     child's history; ``LIMIT`` parts are wrapped so that SQLite accepts them in a UNION."""
     cid = sa.bindparam("child_id", type_=sa.Uuid)
     since = sa.bindparam("since", type_=sa.Date)
@@ -190,12 +196,18 @@ def _recent_rows_query():
     parts = [
         sa.select(*cols).where(live, _T.c.measured_on >= since),
         sa.select(*cols).where(live, _T.c.measured_on < since).order_by(*latest).limit(1),
-        sa.select(*cols).where(live, _T.c.measured_on < since, _T.c.weight_kg > 0, _T.c.measured_on >= birth)
-        .order_by(*latest).limit(1),
+        sa.select(*cols).where(live, _T.c.measured_on < since, _T.c.weight_kg > 0, _T.c.measured_on >= birth,
+                               _usable(_T.c.weight_implausible)).order_by(*latest).limit(1),
+        sa.select(*cols).where(live, _T.c.measured_on < since, _T.c.clenhei.is_not(None),
+                               _usable(_T.c.length_implausible)).order_by(*latest).limit(1),
         sa.select(*cols).where(_T.c.id == sa.bindparam("mid", type_=sa.Uuid)),
     ]
     wrapped = [parts[0]] + [sa.select(*q.subquery().c) for q in parts[1:]]
     return sa.union_all(*wrapped).subquery("recent")
+
+
+def _usable(implausible_column):
+    return sa.or_(implausible_column.is_(None), implausible_column.is_(False))
 
 
 def _child_and_recent(scope, child_id, mid, measured_on: date):
@@ -260,9 +272,8 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
     session.execute(_INSERT, {k: v for k, v in row.items() if v is not None or k not in _NULL_WHEN_OMITTED})
     changed_ids = []
     if back_dated:  # later statuses may change
-        rows_now = history + [{"id": mid, "measured_on": row["measured_on"], "weight_kg": row["weight_kg"],
-                               "clenhei": row["clenhei"], "created_at": now, "warnings": row["warnings"],
-                               **{c: computed[c] for c in assessment.TREND_COLUMNS}}]
+        rows_now = history + [{"id": mid, "measured_on": row["measured_on"], "created_at": now,
+                               **{c: row[c] for c in assessment.HISTORY_INPUTS}}]
         changes = [ch for ch in assessment.trend_updates(child, rows_now) if ch["id"] != mid]
         _bulk_trend_update(session, changes, now)
         changed_ids = [ch["id"] for ch in changes]
@@ -368,7 +379,9 @@ def list_measurements(scope, posyandu_id: int, month: str, *, child_id=None, tre
         index = category.split(".", 1)[0]
         column = assessment.CATEGORY_COLUMNS.get(index)
         if column is None:
-            raise InvalidInput("Unknown category", errors={"category": ["unknown category code"]})
+            known = ", ".join(sorted(assessment.labels()["categories"]))
+            raise InvalidInput("Some fields are invalid: category",
+                               errors={"category": [f"Unknown category code. Use one of: {known}."]})
         query = query.where(getattr(M, column) == category)
     if cursor:
         after_date, after_id = decode_cursor(cursor)
@@ -449,10 +462,9 @@ def update_measurement(scope, measurement_id, data: dict, base_version=None) -> 
         setattr(m, column, value)
     m.computed_at = now
     changed_ids = []
-    if others and {"measured_on", "weight_kg", "length_cm", "measure_method"} & set(changes):
-        rows_now = others + [{"id": m.id, "measured_on": m.measured_on, "weight_kg": m.weight_kg,
-                              "clenhei": m.clenhei, "created_at": m.created_at, "warnings": m.warnings,
-                              **{c: computed[c] for c in assessment.TREND_COLUMNS}}]
+    if others and TREND_INPUTS & set(changes):
+        rows_now = others + [{"id": m.id, "measured_on": m.measured_on, "created_at": m.created_at,
+                              **{c: getattr(m, c) for c in assessment.HISTORY_INPUTS}}]
         trend_changes = [ch for ch in assessment.trend_updates(child, rows_now) if ch["id"] != m.id]
         session.flush()
         _bulk_trend_update(session, trend_changes, now)
@@ -621,7 +633,7 @@ def _write_columns(session: Session, columns: dict[str, list], now) -> None:
 _RAW_COLUMNS = (M.id, M.child_id, M.measured_on, M.weight_kg, M.length_cm, M.measure_method,
                 M.head_circumference_cm, M.arm_circumference_cm, M.oedema, M.vitamin_a, M.deleted_at,
                 M.created_at, M.trend_status, M.is_2t, M.gain_g, M.kbm_g, M.warnings,
-                Child.sex, Child.birth_date, Child.birth_weight_kg)
+                Child.sex, Child.birth_date, Child.birth_weight_kg, M.confirm_implausible)
 #: Recompute reads: stored trend columns and warnings only matter for soft-deleted rows.
 _BATCH_COLUMNS = (*_RAW_COLUMNS[:12],
                   *(sa.case((M.deleted_at.is_not(None), column)).label(column.key) for column in _RAW_COLUMNS[12:17]),

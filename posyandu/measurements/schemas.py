@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..i18n import localize_warning
 from . import assessment
 
 WEIGHT_RANGE_KG = (0.5, 60.0)
@@ -73,6 +74,12 @@ def _value_fields(required_date: bool) -> dict:
                                                   metadata={"description": "ASI eksklusif so far (0-5 months only)."}),
         "has_kia_book": fields.Boolean(allow_none=True, metadata={"description": "Buku KIA brought (K in SKDN)."}),
         "notes": fields.String(allow_none=True, validate=validate.Length(max=500)),
+        "confirm_implausible": fields.Boolean(metadata={"description": (
+            "The cadre weighed/measured again and the value stands. A weight or length outside the "
+            "previous-visit checks (weight change > 1.5 kg/month, length 1 cm lower) is stored either "
+            "way but decides nothing (no N/T/O/B, 2T, BGM or category) until it is corrected or "
+            "confirmed; a value WHO flags as biologically implausible never counts, confirmed or not. "
+            "Default false.")}),
         "client_updated_at": fields.AwareDateTime(allow_none=True, default_timezone=timezone.utc,
                                                   metadata={"description": "When the phone last changed it."}),
     }
@@ -120,6 +127,12 @@ class MeasurementUpdate(ma.Schema.from_dict({
         _check_values(data, partial=True)
 
 
+def _known_category(code: str) -> None:
+    known = assessment.labels()["categories"]
+    if code not in known:
+        raise ma.ValidationError("Unknown category code. Use one of: " + ", ".join(sorted(known)) + ".")
+
+
 class DeleteArgs(ma.Schema):
     base_version = fields.Integer(validate=validate.Range(min=1))
 
@@ -133,7 +146,10 @@ class ListArgs(ma.Schema):
     trend_status = fields.String(validate=validate.OneOf(("N", "T", "O", "B")))
     is_2t = fields.Boolean()
     bgm = fields.Boolean()
-    category = fields.String(metadata={"description": "A category code, e.g. tbu.stunted or bbtb.wasted."})
+    category = fields.String(validate=lambda code: _known_category(code),
+                             metadata={"description": "A category code, e.g. tbu.stunted or bbtb.wasted "
+                                                      "(codes of the rule set: " + ", ".join(
+                                                          sorted(assessment.labels()["categories"])) + ")."})
     include_deleted = fields.Boolean(load_default=False)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(metadata={"description": "next_cursor from the previous page."})
@@ -144,6 +160,7 @@ class ListArgs(ma.Schema):
 # ---------------------------------------------------------------------------------------
 class WarningOut(ma.Schema):
     code = fields.String()
+    message = fields.String(metadata={"description": "In the caller's language (label_id or label_en)."})
     label_id = fields.String()
     label_en = fields.String()
     kind = fields.String(metadata={"description": "remeasure | referral | check"})
@@ -156,7 +173,8 @@ class CategoryOut(ma.Schema):
     index_label_id = fields.String(metadata={"description": "e.g. PB/U or TB/U"})
     index_label_en = fields.String()
     z = fields.Float(allow_none=True)
-    implausible = fields.Boolean(allow_none=True, metadata={"description": "z flagged: measure again"})
+    implausible = fields.Boolean(allow_none=True, metadata={
+        "description": "z flagged by WHO, or a value it uses is implausible: no category, measure again"})
     code = fields.String(allow_none=True, metadata={"description": "Stable category code, null = not assessed"})
     label_id = fields.String(allow_none=True)
     label_en = fields.String(allow_none=True)
@@ -184,6 +202,12 @@ class AssessmentOut(ma.Schema):
                              metadata={"description": "bbu, tbu, bbtb, imtu, lku, lila"})
     bgm = fields.Boolean(allow_none=True, metadata={"description": "Below the KMS red line"})
     above_orange = fields.Boolean(allow_none=True)
+    weight_implausible = fields.Boolean(allow_none=True, metadata={"description": (
+        "The weight is implausible (WHO flag, or a change since the last usable weighing beyond the "
+        "check, unconfirmed): stored, to weigh again, and it decides no status, BGM or category.")})
+    length_implausible = fields.Boolean(allow_none=True, metadata={"description": (
+        "The length/height is implausible (WHO flag, or lower than the last usable one beyond the "
+        "tolerance, unconfirmed): stored, to measure again, and it decides no category.")})
     trend = fields.Nested(TrendOut)
     warnings = fields.List(fields.Nested(WarningOut))
     standard_version = fields.String(allow_none=True)
@@ -211,6 +235,7 @@ class MeasurementOut(ParentMeasurementOut):
     oedema = fields.Boolean()
     has_kia_book = fields.Boolean(allow_none=True)
     notes = fields.String(allow_none=True)
+    confirm_implausible = fields.Boolean()
     version = fields.Integer()
     deleted_at = fields.AwareDateTime(allow_none=True)
     client_updated_at = fields.AwareDateTime(allow_none=True)
@@ -244,6 +269,9 @@ class GrowthOut(ma.Schema):
 # ---------------------------------------------------------------------------------------
 _INDEX_Z = {"bbu": ("zwei", "fwei"), "tbu": ("zlen", "flen"), "bbtb": ("zwfl", "fwfl"),
             "imtu": ("zbmi", "fbmi"), "lku": ("zhc", "fhc"), "lila": ("zac", "fac")}
+#: The entered values each index uses (its category is withheld while one is implausible).
+_INDEX_VALUES = {"bbu": ("weight",), "tbu": ("length",), "bbtb": ("weight", "length"),
+                 "imtu": ("weight", "length"), "lku": (), "lila": ()}
 
 
 def assessment_dict(m) -> dict:
@@ -258,8 +286,11 @@ def assessment_dict(m) -> dict:
         code = getattr(m, column)
         label = lab["categories"].get(code, (None, None)) if code else (None, None)
         z_col, f_col = _INDEX_Z[key]
+        implausible = getattr(m, f_col)
+        if any(getattr(m, f"{value}_implausible", None) for value in _INDEX_VALUES[key]):
+            implausible = True
         cats[key] = {"index_label_id": index_label[0], "index_label_en": index_label[1],
-                     "z": getattr(m, z_col), "implausible": getattr(m, f_col),
+                     "z": getattr(m, z_col), "implausible": implausible,
                      "code": code, "label_id": label[0], "label_en": label[1]}
     status_label = lab["trend"].get(m.trend_status, (None, None)) if m.trend_status else (None, None)
     return {
@@ -267,9 +298,10 @@ def assessment_dict(m) -> dict:
         "zscores": {c: getattr(m, c) for c in assessment.Z_COLUMNS},
         "flags": {c: getattr(m, c) for c in assessment.FLAG_COLUMNS},
         "categories": cats, "bgm": m.is_bgm, "above_orange": m.above_orange,
+        "weight_implausible": m.weight_implausible, "length_implausible": m.length_implausible,
         "trend": {"status": m.trend_status, "label_id": status_label[0], "label_en": status_label[1],
                   "is_2t": m.is_2t, "gain_g": m.gain_g, "kbm_g": m.kbm_g},
-        "warnings": m.warnings or [], "standard_version": m.standard_version, "computed_at": m.computed_at,
+        "warnings": [localize_warning(w) for w in m.warnings or ()], "standard_version": m.standard_version, "computed_at": m.computed_at,
     }
 
 

@@ -48,8 +48,8 @@ from .schemas import MeasurementCreate
 _T = ops._T
 _C = ops._C
 #: Changes that move a visit in its child's weighing sequence (single path: ``update_measurement``).
-_TREND_INPUTS = frozenset({"measured_on", "weight_kg", "length_cm", "measure_method"})
-_TREND_KEYS = (*assessment.TREND_COLUMNS, "warnings")
+_TREND_INPUTS = ops.TREND_INPUTS
+_TREND_KEYS = assessment.HISTORY_COLUMNS
 
 _UPDATE_EDITED = (sa.update(_T).where(_T.c.id == sa.bindparam("b_id")).values(
     {c: sa.bindparam("b_" + c) for c in (*ops.ENTERED_FIELDS, *assessment.COMPUTED_COLUMNS, "version",

@@ -169,12 +169,6 @@ def fetch_visits(area: Area, period: Period) -> dict[str, np.ndarray]:
     return cols
 
 
-def account_language(user_id: int) -> str | None:
-    """The account's language preference (``id``/``en``), if it has a usable one."""
-    lang = db.session.scalar(sa.select(User.language).where(User.id == user_id))
-    return lang if lang in ("id", "en") else None
-
-
 def posyandu_rows(area: Area) -> list:
     """The area's posyandu (id, code, name, timezone), by code."""
     p = Posyandu.__table__

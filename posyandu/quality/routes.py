@@ -8,10 +8,11 @@ Paths (under ``/api/v1``):
 """
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 
 from ..auth.scope import STAFF_ROLES, current_scope, roles_required
 from ..blueprint import Blueprint
+from ..i18n import current_language
 from . import operations as ops
 from .report import XLSX_MIME, render_xlsx, report_document
 from .schemas import QualityArgs, QualityReportOut
@@ -28,11 +29,11 @@ _FORBIDDEN = "Parents may not read data-quality reports."
 
 
 def request_language(explicit: str | None) -> str:
-    """``lang`` if given, else the account's language, else Accept-Language, else id."""
+    """``lang`` if given, else the caller's language (posyandu.i18n: the account's, else
+    Accept-Language, else id)."""
     if explicit in ("id", "en"):
         return explicit
-    return ops.account_language(current_scope().user_id) \
-        or request.accept_languages.best_match(("id", "en")) or "id"
+    return current_language()
 
 
 @blp.route("/posyandu", methods=["GET"])

@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ..core import calendar as cal
-from . import codes
+from ..schema_fields import RegionCode
 from .models import REGION_LEVELS
 
 
@@ -29,19 +29,8 @@ class LocalTime(fields.Field):
             raise ma.ValidationError(str(exc)) from None
 
 
-class DottedCode(fields.Field):
-    """A Kemendagri region code: dotted on output; dotted or undotted on input."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return codes.dotted(value) if value else None
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ma.ValidationError("A region code is text, e.g. 35.25.01.2001.")
-        try:
-            return codes.validate(value)
-        except codes.CodeError as exc:
-            raise ma.ValidationError(str(exc)) from None
+#: The shared field (posyandu/schema_fields.py); the old name kept for this package's schemas.
+DottedCode = RegionCode
 
 
 def _validate_rule(value: str) -> None:
@@ -84,8 +73,6 @@ class PosyanduListArgs(RegionsPageArgs):
 
 class RegionSchema(ma.Schema):
     code = DottedCode(metadata={"description": "Kemendagri code, dotted (35.25.01.2001)."})
-    code_undotted = fields.Function(lambda r: r["code"] if isinstance(r, dict) else r.code,
-                                    metadata={"description": "As SATUSEHAT uses it (3525012001)."})
     level = fields.String(metadata={"enum": list(REGION_LEVELS)})
     name = fields.String()
     parent_code = DottedCode(allow_none=True)

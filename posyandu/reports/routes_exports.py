@@ -21,14 +21,11 @@ import os
 import tempfile
 
 import marshmallow as ma
-import sqlalchemy as sa
-from flask import Response, request, stream_with_context
+from flask import Response, stream_with_context
 
-from ..auth.models import User
 from ..auth.scope import STAFF_ROLES, current_scope, roles_required
 from ..blueprint import Blueprint
 from ..errors import InvalidInput, NotFound
-from ..extensions import db
 from . import export, registry
 from .areas import current_month, default_area, parse_month, resolve_area
 from .export_schemas import (DownloadArgs, DownloadListOut, ImmunizationCoverageArgs, ReportArgs,
@@ -51,10 +48,8 @@ def request_language(explicit: str | None, scope) -> str:
     """The caller's language: ``lang``, else the account's preference, else Accept-Language, else id."""
     if explicit in ("id", "en"):
         return explicit
-    preference = db.session.scalar(sa.select(User.language).where(User.id == scope.user_id))
-    if preference in ("id", "en"):
-        return preference
-    return request.accept_languages.best_match(("id", "en")) or "id"
+    from ..i18n import current_language   # the one mechanism (docs/errors-and-languages.md)
+    return current_language()
 
 
 def report_area(scope, args: dict):

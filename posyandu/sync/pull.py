@@ -49,10 +49,11 @@ CHILD_FIELDS = ("id", "posyandu_id", "name", "sex", "birth_date", "birth_weight_
                 "merged_into_id", "version", "updated_at")
 MEASUREMENT_FIELDS = ("id", "child_id", "posyandu_id", "measured_on", "weight_kg", "length_cm", "measure_method",
                       "head_circumference_cm", "arm_circumference_cm", "oedema", "vitamin_a",
-                      "exclusive_breastfeeding", "has_kia_book", "notes", "age_days", "age_months", "clenhei",
+                      "exclusive_breastfeeding", "has_kia_book", "notes", "confirm_implausible", "age_days", "age_months", "clenhei",
                       "cbmi", "zlen", "flen", "zwei", "fwei", "zwfl", "fwfl", "zbmi", "fbmi", "zhc", "fhc", "zac",
                       "fac", "cat_bbu", "cat_tbu", "cat_bbtb", "cat_imtu", "cat_lila", "cat_lk", "is_bgm",
-                      "above_orange", "trend_status", "is_2t", "gain_g", "kbm_g", "warnings", "standard_version",
+                      "above_orange", "weight_implausible", "length_implausible", "trend_status", "is_2t", "gain_g",
+                      "kbm_g", "warnings", "standard_version",
                       "version", "updated_at")
 IMMUNIZATION_FIELDS = ("id", "child_id", "posyandu_id", "vaccine_code", "dose_code", "given_on", "lot_number",
                        "place", "place_name", "given_by_name", "is_valid", "invalid_reason", "warnings",
@@ -124,6 +125,10 @@ def _change_log_scope(scope):
 _PLANS: dict[tuple, tuple[list, list]] = {}
 
 
+#: Region code columns: answered in the dotted Kemendagri form (35.25.01.2001), as everywhere in the API.
+_REGION_CODE_FIELDS = frozenset({"desa_code"})
+
+
 def _plan(model, fields) -> tuple[list, list]:
     """The SELECT columns for ``fields`` and, per column, the function turning its value into JSON
     (None where nothing is needed) — decided once per entity and backend, not per value.
@@ -143,7 +148,10 @@ def _plan(model, fields) -> tuple[list, list]:
                 python_type = column_type.python_type
             except (NotImplementedError, AttributeError):
                 python_type = None
-            if dialect == "postgresql" and (python_type is uuid.UUID or python_type is date):
+            if name in _REGION_CODE_FIELDS:
+                columns.append(column)
+                converters.append(_dotted)
+            elif dialect == "postgresql" and (python_type is uuid.UUID or python_type is date):
                 columns.append(sa.cast(column, sa.Text).label(name))
                 converters.append(None)
             elif python_type is uuid.UUID:
@@ -161,6 +169,11 @@ def _plan(model, fields) -> tuple[list, list]:
 
 def _isoformat(value):
     return value.isoformat()
+
+
+def _dotted(code: str) -> str:
+    from ..regions.codes import dotted
+    return dotted(code)
 
 
 def _serialise_rows(entity: str, fields, rows, model) -> list[dict]:

@@ -11,6 +11,7 @@ from ..blueprint import Blueprint
 from ..auth.scope import current_scope, roles_required
 from .. import metrics
 from ..errors import flatten_messages
+from ..i18n import current_language, localize_receipt
 from . import pull as pull_ops
 from . import push as push_ops
 from .schemas import (PullQuerySchema, PullResponseSchema, PushRecordSchema, PushRequestSchema,
@@ -53,6 +54,8 @@ def push(body):
         receipts[i] = {"index": i, "entity": raw.get("entity"), "id": raw.get("id") if isinstance(raw.get("id"), str) else None,
                        "status": "invalid", "errors": errors}
     metrics.note_sync_push(receipts)
+    language = current_language()
+    receipts = [localize_receipt(r, language) for r in receipts]
     return {"receipts": receipts, "summary": dict(Counter(r["status"] for r in receipts))}
 
 

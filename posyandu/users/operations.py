@@ -117,7 +117,12 @@ def _resolve_puskesmas(scope: Scope, code: str) -> Puskesmas:
 
 
 def _resolve_kabupaten(code: str) -> Region:
-    row = db.session.get(Region, code)
+    from ..regions.codes import CodeError, normalise
+    try:
+        code = normalise(code)
+    except CodeError:
+        code = None
+    row = db.session.get(Region, code) if code else None
     if row is None or row.level != "kabupaten":
         raise InvalidInput("Unknown kabupaten.", errors={"kabupaten_code": ["Unknown kabupaten code."]})
     return row

@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 from ..auth.models import ROLES
 from ..auth.phones import InvalidPhone, normalise_phone
 from ..auth.schemas import KabupatenRefSchema, PosyanduRefSchema, PuskesmasRefSchema
+from ..schema_fields import RegionCode
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 
@@ -47,8 +48,8 @@ class UserCreateSchema(ma.Schema):
                                  metadata={"description": "kader: the posyandu they work at (one or more)."})
     puskesmas_code = fields.String(allow_none=True, load_default=None, validate=_CODE,
                                    metadata={"description": "puskesmas staff: their puskesmas."})
-    kabupaten_code = fields.String(allow_none=True, load_default=None, validate=validate.Length(equal=4),
-                                   metadata={"description": "dinkes: their kabupaten (4-digit Kemendagri code)."})
+    kabupaten_code = RegionCode(level="kabupaten", allow_none=True, load_default=None,
+                                metadata={"description": "dinkes: their kabupaten/kota"})
     language = fields.String(load_default="id", validate=validate.OneOf(("id", "en")))
 
     @ma.validates_schema
@@ -64,7 +65,7 @@ class UserUpdateSchema(ma.Schema):
     role = fields.String(validate=validate.OneOf(("admin", "dinkes", "puskesmas", "kader")))
     posyandu_codes = fields.List(fields.String(validate=_CODE))
     puskesmas_code = fields.String(allow_none=True, validate=_CODE)
-    kabupaten_code = fields.String(allow_none=True, validate=validate.Length(equal=4))
+    kabupaten_code = RegionCode(level="kabupaten", allow_none=True)
     language = fields.String(validate=validate.OneOf(("id", "en")))
 
 
@@ -78,8 +79,8 @@ class UserQuerySchema(ma.Schema):
     posyandu = fields.String(validate=_CODE, metadata={"description": "Posyandu code: its kader."})
     puskesmas = fields.String(validate=_CODE,
                               metadata={"description": "Puskesmas code: its staff and the kader of its posyandu."})
-    kabupaten = fields.String(validate=validate.Length(equal=4),
-                              metadata={"description": "Kabupaten code: its dinkes, puskesmas staff and kader."})
+    kabupaten = RegionCode(level="kabupaten",
+                           metadata={"description": "Kabupaten/kota: its dinkes, puskesmas staff and kader"})
     q = fields.String(validate=validate.Length(min=1, max=120),
                       metadata={"description": "Part of the username or full name (case-insensitive)."})
     cursor = fields.String(load_default=None, metadata={"description": "`next_cursor` of the previous page."})

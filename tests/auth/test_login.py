@@ -124,10 +124,10 @@ def test_me_describes_scope(client, world):
     staff = client.get("/api/v1/auth/me", headers=factories.headers(world.staff_a)).json
     assert staff["role"] == "puskesmas"
     assert staff["puskesmas"] == {"id": world.puskesmas_a.id, "code": "P3525010101", "name": "Puskesmas Kebomas"}
-    assert staff["kabupaten"] == {"code": "3525", "name": "Kabupaten Gresik"}
+    assert staff["kabupaten"] == {"code": "35.25", "name": "Kabupaten Gresik"}
     assert {p["name"] for p in staff["posyandu"]} == {"Posyandu Melati", "Posyandu Mawar"}
     dinkes = client.get("/api/v1/auth/me", headers=factories.headers(world.dinkes_lamongan)).json
-    assert dinkes["kabupaten"] == {"code": "3524", "name": "Kabupaten Lamongan"}
+    assert dinkes["kabupaten"] == {"code": "35.24", "name": "Kabupaten Lamongan"}
     kader = client.get("/api/v1/auth/me", headers=factories.headers(world.kader_b1)).json
     assert kader["posyandu"] == [{"id": world.posyandu_b1.id, "code": "PY-B1", "name": "Posyandu Anggrek"}]
     assert kader["puskesmas"]["code"] == "P3525020101"

@@ -22,7 +22,8 @@ def test_create_minimal_child(client, world):
     assert response.status_code == 201, response.json
     data = response.json
     assert data["id"] == body["id"] and data["version"] == 1 and data["status"] == "active"
-    assert data["desa_code"] == world.posyandu_a1.desa_code
+    assert data["desa_code"] == "35.25.01.2001"  # stored 3525012001, answered dotted
+    assert db.session.get(Child, uuid.UUID(data["id"])).desa_code == world.posyandu_a1.desa_code == "3525012001"
     assert data["has_nik"] is False and data["nik_masked"] is None
     assert codes(response) == ["missing_identifier"]
     child = db.session.get(Child, uuid.UUID(body["id"]))

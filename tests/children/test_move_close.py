@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 
 from posyandu.children.models import Child, ChildTransfer
+from posyandu.regions.codes import dotted
 from posyandu.extensions import db
 from tests import factories
 
@@ -22,7 +23,7 @@ def test_puskesmas_moves_within_its_area(client, world):
                     reason="pindah rumah", moved_on="2025-01-05")
     assert response.status_code == 200, response.json
     assert response.json["posyandu_id"] == world.posyandu_a2.id
-    assert response.json["desa_code"] == world.posyandu_a2.desa_code and response.json["version"] == 2
+    assert response.json["desa_code"] == dotted(world.posyandu_a2.desa_code) and response.json["version"] == 2
     [transfer] = db.session.query(ChildTransfer).filter_by(child_id=world.child_a1.id).all()
     assert (transfer.from_posyandu_id, transfer.to_posyandu_id, transfer.moved_on, transfer.reason) == \
         (world.posyandu_a1.id, world.posyandu_a2.id, date(2025, 1, 5), "pindah rumah")

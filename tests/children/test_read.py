@@ -137,6 +137,27 @@ def test_list_cursor_pagination_visits_every_child_once(client, world):
     assert seen == sorted(names + ["Ahmad Fauzi"]) and pages == 3
 
 
+def test_list_is_ordered_by_the_name_as_written_case_insensitive(client, world):
+    """Not by the spelling-normalised search key ("Zidan" used to sort as "sidan", between
+    Satria and Siti; "Chandra" as "khandra"); pages stay gap-free on SQLite and PostgreSQL."""
+    names = ["Zidan", "Satria", "Siti", "chandra", "Citra", "ayu", "Ayu Lestari", "Élsa", "Dewi", "Bima"]
+    for name in names:
+        assert post(client, world.kader_a1, body=new_child(world.posyandu_a1, name=name)).status_code == 201
+    expected = ["Ahmad Fauzi", "ayu", "Ayu Lestari", "Bima", "chandra", "Citra", "Dewi", "Élsa", "Satria", "Siti",
+                "Zidan"]
+    whole = get(client, world.kader_a1, limit=50).json["items"]
+    assert [item["name"] for item in whole] == expected
+    seen, cursor = [], None
+    while True:
+        response = get(client, world.kader_a1, **({"limit": 3} | ({"cursor": cursor} if cursor else {})))
+        assert response.status_code == 200, response.json
+        seen += [item["name"] for item in response.json["items"]]
+        cursor = response.json["next_cursor"]
+        if not cursor:
+            break
+    assert seen == expected
+
+
 @pytest.mark.parametrize("params, field", [
     ({"age_min_months": 24, "age_max_months": 12}, "age_max_months"),
     ({"cursor": "not-a-cursor"}, "cursor"),

@@ -233,7 +233,7 @@ def test_flagged_lila_and_flagged_waz_has_no_bgm():
     assert r["lila"]["reason"] == "remeasure_arm_circumference"
     r = classify_visit(zmap(zwei=-6.2, fwei=1))
     assert r["bgm"] is None and r["above_orange"] is None
-    assert r["bbu"]["reason_id"] == "Berat badan tidak wajar: timbang ulang"
+    assert r["bbu"]["reason_id"] == "Berat badan tidak wajar: timbang ulang (tidak dihitung untuk status sampai diperbaiki)"
 
 
 def test_missing_z_not_assessable_with_reason():
@@ -399,8 +399,8 @@ def test_category_codes_are_stable():
 
 # Pin of the packaged rule data. If this fails you changed rules_id.json: bump its
 # "version" (results are stored with it) and then update both values here.
-PINNED_VERSION = "id-2020.1"
-PINNED_FINGERPRINT = "b4d5a16919129ab6"
+PINNED_VERSION = "id-2020.2"
+PINNED_FINGERPRINT = "ac41cc9b15ad89ed"
 
 
 def test_ruleset_pinned_so_rule_changes_bump_the_version():
@@ -410,12 +410,12 @@ def test_ruleset_pinned_so_rule_changes_bump_the_version():
 
 def test_standard_version():
     assert WHO_STANDARD == "WHO-CGS-2006 / anthro 1.1.0 algorithm"
-    assert RULESET_VERSION == "id-2020.1"
-    assert STANDARD_VERSION == "who2006-anthro1.1.0+id-2020.1"
+    assert RULESET_VERSION == "id-2020.2"
+    assert STANDARD_VERSION == "who2006-anthro1.1.0+id-2020.2"
     assert standard_version() == STANDARD_VERSION
     assert classify_visit({})["standard_version"] == STANDARD_VERSION
     # a programmatic KBM switch must not be stored under the file's version
-    assert standard_version(load_rules(kbm_reading="A")) == "who2006-anthro1.1.0+id-2020.1-kbmA"
+    assert standard_version(load_rules(kbm_reading="A")) == "who2006-anthro1.1.0+id-2020.2-kbmA"
     assert standard_version(load_rules(kbm_reading="B")) == STANDARD_VERSION
 
 

@@ -306,3 +306,17 @@ def test_everything_is_in_the_openapi_document(client):
         assert "get" in spec["paths"][path], path
     params = {p["name"] for p in spec["paths"]["/api/v1/early-warnings"]["get"]["parameters"]}
     assert {"level", "code", "month", "rule", "cursor", "limit"} <= params
+
+
+def test_a_weight_the_plausibility_rules_exclude_fires_no_rule(client, histories):
+    """Issue 9 §2: a value judged implausible (here by the previous-visit check, unconfirmed;
+    docs/implausible-values.md) decides no early warning, like a WHO-flagged one. Bunga's June
+    weighing is the third of her flat weights: without it she has too few to fire weight_flat."""
+    w = histories
+    june = db.session.execute(sa.select(Measurement).where(
+        Measurement.child_id == w.bunga.id, Measurement.measured_on == date(2025, 6, 10))).scalar_one()
+    june.weight_implausible = True
+    db.session.flush()
+    r = get(client, w.kader_a1, level="posyandu", code="PY-A1", month=MONTH)
+    assert r.status_code == 200, r.json
+    assert child_ids(r.json) == [str(w.child_a1.id)] and r.json["by_rule"]["weight_flat"] == 0

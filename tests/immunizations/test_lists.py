@@ -167,8 +167,55 @@ def test_dropout_lists(client, world, give):
     assert client.get(url, headers=H(world.parent_1)).status_code == 403
 
 
+def test_dropout_dpt_hb_hib_1_to_mr_1(client, world, give):
+    """The indicator a puskesmas reports next to DPT-HB-Hib 1→3 (was 422: "must be a later dose
+    of the same series"). MR1 is recommended at 9 months (immunization-schedule-id.md §2)."""
+    a1 = world.posyandu_a1
+    no_mr = factories.child(a1, "Tanpa MR", birth_date=date(2024, 10, 10))     # 9 months on 2025-07-10
+    with_mr = factories.child(a1, "Dengan MR", birth_date=date(2024, 10, 10))
+    not_yet = factories.child(a1, "Belum 9 Bulan", birth_date=date(2025, 2, 10))  # 9 months on 2025-11-10
+    db.session.commit()
+    for child in (no_mr, with_mr):
+        give(child, "DPTHBHIB1", date(2024, 12, 10))
+    give(not_yet, "DPTHBHIB1", date(2025, 4, 10))
+    give(with_mr, "MR1", date(2025, 7, 15))
+    expected = [str(no_mr.id)]
+    for query in ("from=DPTHBHIB1&to=MR1", "indicator=DPTHBHIB1-MR1", "indicator=dpthbhib1-mr1"):
+        response = client.get(f"/api/v1/immunizations/dropouts?on=2025-09-01&{query}", headers=H(world.staff_a))
+        assert response.status_code == 200, (query, response.json)
+        assert [i["child"]["id"] for i in response.json["items"]] == expected, query
+        assert response.json["indicator"]["code"] == "DPTHBHIB1-MR1"
+        assert response.json["indicator"]["from"] == "DPTHBHIB1" and response.json["indicator"]["to"] == "MR1"
+        assert response.json["items"][0]["to_dose"]["code"] == "MR1"
+    upcoming = client.get("/api/v1/immunizations/dropouts?on=2025-09-01&indicator=DPTHBHIB1-MR1"
+                          "&include_upcoming=true", headers=H(world.staff_a)).json["items"]
+    assert {i["child"]["id"] for i in upcoming} == {str(no_mr.id), str(not_yet.id)}
+    # the same-series pair still works without a name, and says so
+    adhoc = client.get("/api/v1/immunizations/dropouts?on=2025-09-01&from=DPTHBHIB2&to=DPTHBHIB3",
+                       headers=H(world.staff_a))
+    assert adhoc.status_code == 200 and adhoc.json["indicator"]["code"] is None
+    for who in ("staff_b", "dinkes_lamongan", "kader_a2"):
+        assert client.get("/api/v1/immunizations/dropouts?indicator=DPTHBHIB1-MR1",
+                          headers=H(getattr(world, who))).json["items"] == [], who
+
+
+def test_dropout_indicators_are_listed_with_labels(client, world):
+    response = client.get("/api/v1/immunizations/dropout-indicators", headers=H(world.kader_a1))
+    assert response.status_code == 200, response.json
+    pairs = {(i["code"], i["from"], i["to"]) for i in response.json["items"]}
+    assert {("DPTHBHIB1-DPTHBHIB3", "DPTHBHIB1", "DPTHBHIB3"), ("DPTHBHIB1-MR1", "DPTHBHIB1", "MR1")} <= pairs
+    first = response.json["items"][0]
+    assert first["label"] == first["label_id"] and first["source"]
+    english = client.get("/api/v1/immunizations/dropout-indicators", headers=H(world.kader_a1)
+                         | {"Accept-Language": "en"}).json["items"][0]
+    assert english["label"] == first["label_id"]   # the account's preference (id) wins over the header
+    assert client.get("/api/v1/immunizations/dropout-indicators", headers=H(world.parent_1)).status_code == 403
+
+
 @pytest.mark.parametrize("query,field", [("from=DPTHBHIB3&to=DPTHBHIB1", "to"), ("from=MR1&to=DPTHBHIB3", "to"),
-                                         ("to=MR2", "from"), ("from=MR1&to=MR9", "to")])
+                                         ("to=MR2", "from"), ("from=MR1&to=MR9", "to"),
+                                         ("indicator=DPTHBHIB1-OPV9", "indicator"), ("", "indicator"),
+                                         ("indicator=DPTHBHIB1-MR1&from=MR1&to=MR2", "indicator")])
 def test_dropout_bad_pairs_are_422(client, world, query, field):
     response = client.get("/api/v1/immunizations/dropouts?" + query, headers=H(world.staff_a))
     assert response.status_code == 422

@@ -70,7 +70,7 @@ def test_lying_row_matches_anthro_and_pmk_categories(app, world, post_visit):
     assert a["bgm"] is False and a["above_orange"] is False
     assert a["age_months"] == 22
     assert a["trend"]["status"] == "B" and a["trend"]["label_id"] == "Baru"  # first weighing ever
-    assert a["standard_version"] == "who2006-anthro1.1.0+id-2020.1"
+    assert a["standard_version"] == "who2006-anthro1.1.0+id-2020.2"
     assert a["warnings"] == []
 
     stored = db.session.get(Measurement, uuid.UUID(result["id"]))
@@ -136,7 +136,8 @@ def test_big_weight_change_warns_to_weigh_again(world, post_visit):
     # +2.6 kg in one month: more than 1.5 kg/month (posyandu-operations-id.md §5)
     a = post_visit(date(2024, 10, 15), 10.1).json["assessment"]
     assert "weight_change_implausible" in [w["code"] for w in a["warnings"]]
-    assert a["trend"]["status"] == "N"  # the status is still computed; the warning asks to re-weigh
+    # kept, to weigh again, and it decides nothing until corrected or confirmed (issue 9 §2)
+    assert a["weight_implausible"] is True and a["trend"]["status"] is None
 
 
 def test_retried_post_creates_nothing_twice(client, world, post_visit, h):

@@ -174,7 +174,7 @@ def classify_visit(z: Mapping[str, Any], *, age_months: int | None = None,
                                             # "bbtb.severely_wasted", "lila.severe_acute",
                                             # "oedema"
          "compare_on": "unrounded"|"rounded",
-         "standard_version": str}   # e.g. "who2006-anthro1.1.0+id-2020.1"
+         "standard_version": str}   # e.g. "who2006-anthro1.1.0+id-2020.2"
     """
     rules = rules or default_rules()
     oedema = bool(oedema)

@@ -29,6 +29,12 @@ Judgement calls (documented here and in the JSON notes):
   ``trend.kbm_age0_uses_age_months`` (default month 1 = 800 g) so D = N + T + O + B holds.
 * Weighings without a usable weight (None/NaN/<= 0) or dated before the birth date get no
   status (``no_status_reason``) and do not take part in the month chain.
+* **Implausible weights never drive a status** (:func:`plausibility_chain`): a weighing whose
+  weight is flagged by WHO (BB/U, or BB/PB-BB/TB / IMT/U when the length is not the flagged
+  value) or changed by more than the previous-visit check allows since the last USABLE
+  weighing (unless the cadre confirmed it after weighing again) gets no status
+  (``no_status_reason="implausible"``) and is skipped by the chain: the next weighing compares
+  with the last usable one (so after an excluded month it is ``O``).
 
 Recomputation: :func:`compute_trend` is a pure function of the child's whole weighing
 history, O(n) after sorting (Python's sort is linear on already-sorted input). After an
@@ -110,7 +116,7 @@ class WeighingTrend:
     previous_date: _dt.date | None
     previous_weight_kg: float | None
     previous_source: str | None   # "weighing" | "birth_weight" | None (B)
-    no_status_reason: str | None  # "age_60_plus" | "no_weight" | "before_birth" | None
+    no_status_reason: str | None  # "age_60_plus" | "no_weight" | "before_birth" | "implausible" | None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,9 +127,11 @@ def compute_trend(birth_date: _dt.date, weighings: Iterable[Sequence[Any]],
                   rules: Rules | None = None) -> list[WeighingTrend]:
     """N/T/O/B, 2T, gain and KBM for every weighing of one child.
 
-    ``weighings``: iterable of ``(measurement_id, date, weight_kg)`` in any order (ties
-    on the same date keep input order). Returns one :class:`WeighingTrend` per input
-    weighing, in chronological order.
+    ``weighings``: iterable of ``(measurement_id, date, weight_kg)`` or ``(measurement_id,
+    date, weight_kg, usable)`` in any order (ties on the same date keep input order);
+    ``usable=False`` marks an implausible weight (see :func:`plausibility_chain`): no status,
+    not part of the chain. Returns one :class:`WeighingTrend` per input weighing, in
+    chronological order.
     """
     rules = rules or default_rules()
     birth = _as_date(birth_date)
@@ -132,7 +140,12 @@ def compute_trend(birth_date: _dt.date, weighings: Iterable[Sequence[Any]],
     max_age = rules.status_max_age_months
     labels = rules.status_labels
 
-    items = [(_as_date(d), seq, mid, w) for seq, (mid, d, w) in enumerate(weighings)]
+    items, implausible = [], set()
+    for seq, weighing in enumerate(weighings):
+        mid, d, w = weighing[0], weighing[1], weighing[2]
+        if len(weighing) > 3 and weighing[3] is False:
+            implausible.add(seq)
+        items.append((_as_date(d), seq, mid, w))
     items.sort(key=lambda it: (it[0], it[1]))
 
     results: list[WeighingTrend] = []
@@ -142,7 +155,7 @@ def compute_trend(birth_date: _dt.date, weighings: Iterable[Sequence[Any]],
     last_status: str | None = None
 
     # pre-compute, per valid item, whether it is the last valid weighing of its month
-    valid = [(_weight(w) is not None and d >= birth) for d, _, _, w in items]
+    valid = [(_weight(w) is not None and d >= birth and seq not in implausible) for d, seq, _, w in items]
     is_last = [False] * len(items)
     next_mi = None
     for i in range(len(items) - 1, -1, -1):
@@ -162,7 +175,7 @@ def compute_trend(birth_date: _dt.date, weighings: Iterable[Sequence[Any]],
         mi = month_index(d)
         month = f"{d.year:04d}-{d.month:02d}"
         if not valid[i]:
-            reason = "before_birth" if d < birth else "no_weight"
+            reason = "before_birth" if d < birth else "no_weight" if w is None else "implausible"
             results.append(WeighingTrend(mid, d, w, month, age, None, None, None, False, False,
                                          False, None, None, None, None, None, None, reason))
             continue
@@ -222,8 +235,8 @@ def deciding_weighings(birth_date: _dt.date, weighings: Iterable[Sequence[Any]],
     So :func:`compute_trend` over the weighings of months ``m-2`` to ``m`` plus the latest
     usable weighing before ``m-2`` gives that weighing the same status, 2T, gain and KBM as
     over the whole history -- what a cadre's request needs, without replaying five years of
-    visits. ``weighings`` and the result: ``(measurement_id, date, weight_kg)`` tuples, input
-    order kept (ties on one date keep their order, as in :func:`compute_trend`).
+    visits. ``weighings`` and the result: ``(measurement_id, date, weight_kg[, usable])``
+    tuples, input order kept (ties on one date keep their order, as in :func:`compute_trend`).
     """
     birth = _as_date(birth_date)
     first = month_index(_as_date(on)) - 2
@@ -235,7 +248,8 @@ def deciding_weighings(birth_date: _dt.date, weighings: Iterable[Sequence[Any]],
         d = _as_date(item[1])
         mi = month_index(d)
         if mi < first:
-            if d >= birth and _weight(item[2]) is not None and (earlier_date is None or d >= earlier_date):
+            usable = not (len(item) > 3 and item[3] is False)
+            if usable and d >= birth and _weight(item[2]) is not None and (earlier_date is None or d >= earlier_date):
                 earlier, earlier_date = item, d
         elif mi <= last:
             kept.append(item)
@@ -313,6 +327,89 @@ def _num(v: Any) -> float | None:
 
 
 # ---------------------------------------------------------------------------------------
+# implausible values: which weights and lengths may decide statuses
+# ---------------------------------------------------------------------------------------
+#: Warnings of the previous-visit checks, per value they judge.
+WEIGHT_CHECK, LENGTH_CHECK = "weight_change_implausible", "length_decreased"
+
+
+@dataclass(frozen=True, slots=True)
+class Plausibility:
+    """What the plausibility rules say of one visit (see :func:`judge_visit`)."""
+
+    weight_implausible: bool   # the weight must not decide N/T/O/B, 2T, BGM, categories
+    length_implausible: bool   # the length must not decide PB/U-TB/U, BB/PB-BB/TB, IMT/U
+    checks: tuple              # previous-visit check warnings (dicts), as shown to the cadre
+
+
+def who_implausible(flags: Mapping[str, Any]) -> tuple[bool, bool]:
+    """(weight, length) implausible by WHO's flags alone (anthropometry-id.md §2.5).
+
+    BB/U flagged -> the weight; PB/U-TB/U flagged -> the length. A flagged ratio index
+    (BB/PB-BB/TB or IMT/U) blames the length when PB/U-TB/U is the flagged one, the weight
+    when BB/U is, and both when neither single index is flagged (it cannot tell which)."""
+    fwei, flen = bool(flags.get("fwei")), bool(flags.get("flen"))
+    ratio = bool(flags.get("fwfl")) or bool(flags.get("fbmi"))
+    return fwei or (ratio and not flen), flen or (ratio and not fwei)
+
+
+def judge_visit(current: Mapping[str, Any], last_weight: Mapping[str, Any] | None,
+                last_length: Mapping[str, Any] | None, *, confirmed: bool = False,
+                rules: Rules | None = None) -> Plausibility:
+    """Is this visit's weight (length) usable for statuses?
+
+    ``current``: ``date``, ``weight_kg``, ``clenhei`` and the WHO flags ``fwei``, ``flen``,
+    ``fwfl``, ``fbmi``. ``last_weight`` / ``last_length``: the last USABLE weighing / length
+    before this visit (``date`` with ``weight_kg`` / ``clenhei``), or None.
+
+    * A WHO-flagged value is implausible whatever the cadre says (WHO's biologically
+      implausible range).
+    * A value outside the previous-visit checks (weight change > 1.5 kg/month, length lower
+      by more than 1 cm) is implausible unless ``confirmed`` (the cadre weighed or measured
+      again and the value stands: a real loss must be able to give T and a referral); a
+      confirmed visit shows no check warning.
+    """
+    rules = rules or default_rules()
+    weight_flagged, length_flagged = who_implausible(current)
+    weight, length = _weight(current.get("weight_kg")), _num(current.get("clenhei"))
+    checks: list[dict[str, Any]] = []
+    if weight is not None and last_weight is not None:
+        checks += check_against_previous({"date": current["date"], "weight_kg": weight},
+                                         {"date": last_weight["date"], "weight_kg": last_weight["weight_kg"]},
+                                         rules=rules)
+    if length is not None and last_length is not None:
+        checks += check_against_previous({"date": current["date"], "clenhei": length},
+                                         {"date": last_length["date"], "clenhei": last_length["clenhei"]},
+                                         rules=rules)
+    codes = {w["code"] for w in checks}
+    if confirmed:
+        checks = []
+    weight_bad = weight is not None and (weight_flagged or (WEIGHT_CHECK in codes and not confirmed))
+    length_bad = length is not None and (length_flagged or (LENGTH_CHECK in codes and not confirmed))
+    return Plausibility(weight_bad, length_bad, tuple(checks))
+
+
+def plausibility_chain(visits: Sequence[Mapping[str, Any]], *,
+                       rules: Rules | None = None) -> list[Plausibility]:
+    """:func:`judge_visit` for every visit of one child, in the order given (visit order):
+    each is checked against the last usable weight and length before it, so one implausible
+    entry never makes the following ones look implausible. ``visits``: mappings as
+    ``current`` of :func:`judge_visit` plus ``confirm_implausible``."""
+    rules = rules or default_rules()
+    out = []
+    last_weight = last_length = None
+    for visit in visits:
+        result = judge_visit(visit, last_weight, last_length,
+                             confirmed=bool(visit.get("confirm_implausible")), rules=rules)
+        out.append(result)
+        if not result.weight_implausible and _weight(visit.get("weight_kg")) is not None:
+            last_weight = {"date": visit["date"], "weight_kg": visit["weight_kg"]}
+        if not result.length_implausible and _num(visit.get("clenhei")) is not None:
+            last_length = {"date": visit["date"], "clenhei": visit["clenhei"]}
+    return out
+
+
+# ---------------------------------------------------------------------------------------
 # warnings for the whole visit
 # ---------------------------------------------------------------------------------------
 def visit_warnings(classification: Mapping[str, Any] | None = None,
@@ -377,4 +474,5 @@ def visit_warnings(classification: Mapping[str, Any] | None = None,
 __all__ = [
     "N", "T", "O", "B", "WeighingTrend", "completed_months", "month_index", "compute_trend",
     "month_statuses", "changed_results", "check_against_previous", "visit_warnings",
+    "Plausibility", "who_implausible", "judge_visit", "plausibility_chain",
 ]

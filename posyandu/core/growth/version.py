@@ -1,7 +1,7 @@
 """Version strings stored with every computed growth result.
 
 ``STANDARD_VERSION`` = WHO standard/algorithm + ``+`` + Indonesian rule-set version, e.g.
-``who2006-anthro1.1.0+id-2020.1``. Store it on each measurement row next to the z-scores,
+``who2006-anthro1.1.0+id-2020.2``. Store it on each measurement row next to the z-scores,
 categories and N/T status; the recompute CLI selects rows whose stored version differs.
 
 * WHO part: WHO Child Growth Standards 2006 (LMS tables) with the WHO ``anthro`` R package
@@ -19,9 +19,9 @@ WHO_STANDARD = "WHO-CGS-2006 / anthro 1.1.0 algorithm"
 #: Machine form of :data:`WHO_STANDARD`, the first part of the version string.
 WHO_STANDARD_VERSION = "who2006-anthro1.1.0"
 
-#: Version of the packaged Indonesian rule set, e.g. ``id-2020.1``.
+#: Version of the packaged Indonesian rule set, e.g. ``id-2020.2``.
 RULESET_VERSION: str = default_rules().version
-#: Full version stored with results, e.g. ``who2006-anthro1.1.0+id-2020.1``.
+#: Full version stored with results, e.g. ``who2006-anthro1.1.0+id-2020.2``.
 STANDARD_VERSION: str = f"{WHO_STANDARD_VERSION}+{RULESET_VERSION}"
 
 
