@@ -116,72 +116,35 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error (status 2)
         return int(exc.code or 0)
-    return args.func(args)
-
-
-def _err(msg: str) -> None:
-    print(f"{PROG}: {msg}", file=sys.stderr)
-
-
-def _show_progress(flag: bool | None) -> bool:
-    if flag is not None:
-        return flag
+    from posyandu.tools.batch_cli import UsageError
     try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
+        return args.func(args)
+    except UsageError as exc:
+        _err(str(exc))
+        return exc.status
+
+
+from posyandu.tools.batch_cli import err as _err  # noqa: E402  (the shared stderr voice)
 
 
 def _cmd_zscores(args: argparse.Namespace) -> int:
     from posyandu.core.growth.version import standard_version
     from posyandu.tools import anthro_batch as batch
-    from posyandu.tools import tabular
+    from posyandu.tools.batch_cli import open_input
 
-    if args.chunk_size < 1:
-        _err("--chunk-size must be at least 1")
-        return 2
-    try:
-        in_delim = tabular.parse_delimiter(args.delimiter)
-        out_delim = tabular.parse_delimiter(args.output_delimiter)
-    except ValueError as exc:
-        _err(str(exc))
-        return 2
-    if args.output != "-" and args.input != "-" and os.path.exists(args.output) \
-            and os.path.samefile(args.output, args.input):
-        _err("OUTPUT must not be the INPUT file")
-        return 2
-    age_column = args.age_column or ("age_months" if args.age_unit == "months" else "age_days")
-
-    try:
-        table = tabular.open_table(args.input, chunk_size=args.chunk_size, delimiter=in_delim,
-                                   encoding=args.encoding)
-    except tabular.InputError as exc:
-        _err(str(exc))
-        return 2
-    with table:
-        try:
-            layout = batch.make_layout(table.header, age_column=age_column)
-        except tabular.InputError as exc:
-            hint = (f" (read with delimiter {table.delimiter!r}; see --delimiter)"
-                    if table.kind == "csv" else "")
-            _err(f"{args.input}: {exc}{hint}")
-            return 2
-        for note in table.notes:
-            _err(note)
+    with open_input(args) as (table, layout, _, delim):
         if layout.dropped:
             _err("input column(s) " + ", ".join(map(repr, layout.dropped))
                  + " replaced by the computed column(s) of the same name")
-        delim = out_delim or table.delimiter or ","
         opts = batch.Options(age_unit=args.age_unit, labels=args.labels,
                              decimal_comma=args.decimal == ",", delimiter=delim)
         return _run(args, table, layout, opts, standard_version(opts.rules))
 
 
 def _run(args, table, layout, opts, version: str) -> int:
-    from tqdm import tqdm
-
     from posyandu.tools import anthro_batch as batch
     from posyandu.tools import tabular
+    from posyandu.tools.batch_cli import progress_bar, report_refused
 
     started = time.perf_counter()
     to_stdout = args.output == "-"
@@ -199,10 +162,7 @@ def _run(args, table, layout, opts, version: str) -> int:
     total_rows = 0
     errors_by_code: dict[str, list[int]] = defaultdict(list)
     error_counts: Counter = Counter()
-    bar = tqdm(total=table.progress_total, unit=table.progress_unit,
-               unit_scale=table.progress_unit == "B", unit_divisor=1024 if
-               table.progress_unit == "B" else 1000, desc=PROG, file=sys.stderr,
-               disable=not _show_progress(args.progress), dynamic_ncols=True, leave=False)
+    bar = progress_bar(table, args)
     status = 0
     try:
         writer = tabular.CsvWriter(out, layout.out_header, opts.delimiter)
@@ -249,11 +209,8 @@ def _run(args, table, layout, opts, version: str) -> int:
     if n_bad or not args.quiet:
         _err(f"{total_rows:,} rows in {elapsed:.1f} s -> {dest} (standard {version})")
     if n_bad:
-        _err(f"{n_bad:,} row(s) not computed (z-scores left empty; the 'error' column says why):")
-        for code, count in sorted(error_counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            rows = errors_by_code[code]
-            more = ", ..." if count > len(rows) else ""
-            _err(f"  {code}: {count:,} row(s): rows {', '.join(map(str, rows))}{more}")
+        report_refused(f"{n_bad:,} row(s) not computed (z-scores left empty; the 'error' column says why):",
+                       errors_by_code, error_counts, args.max_errors_listed)
     return 0
 
 
@@ -274,60 +231,29 @@ def _cmd_prevalence(args: argparse.Namespace) -> int:
     from posyandu.core.prevalence import OPTIONAL_STRATA
     from posyandu.tools import anthro_batch as batch
     from posyandu.tools import tabular
+    from posyandu.tools.batch_cli import open_input
 
-    if args.chunk_size < 1:
-        _err("--chunk-size must be at least 1")
-        return 2
-    try:
-        in_delim = tabular.parse_delimiter(args.delimiter)
-        out_delim = tabular.parse_delimiter(args.output_delimiter)
-    except ValueError as exc:
-        _err(str(exc))
-        return 2
-    if args.output != "-" and args.input != "-" and os.path.exists(args.output) \
-            and os.path.samefile(args.output, args.input):
-        _err("OUTPUT must not be the INPUT file")
-        return 2
-    age_column = args.age_column or ("age_months" if args.age_unit == "months" else "age_days")
-    try:
-        table = tabular.open_table(args.input, chunk_size=args.chunk_size, delimiter=in_delim,
-                                   encoding=args.encoding)
-    except tabular.InputError as exc:
-        _err(str(exc))
-        return 2
-    with table:
-        try:
-            layout = batch.make_layout(table.header, age_column=age_column)
-            group_pos = {key: tabular.find_column(table.header, getattr(args, key))
-                         for key, _ in OPTIONAL_STRATA if getattr(args, key) is not None}
-        except tabular.InputError as exc:
-            hint = (f" (read with delimiter {table.delimiter!r}; see --delimiter)"
-                    if table.kind == "csv" else "")
-            _err(f"{args.input}: {exc}{hint}")
-            return 2
-        for note in table.notes:
-            _err(note)
+    def group_columns(header):
+        return {key: tabular.find_column(header, getattr(args, key))
+                for key, _ in OPTIONAL_STRATA if getattr(args, key) is not None}
+
+    with open_input(args, group_columns) as (table, layout, group_pos, delim):
         opts = batch.Options(age_unit=args.age_unit, decimal_comma=args.decimal == ",")
-        delim = out_delim or table.delimiter or ","
         return _run_prevalence(args, table, layout, group_pos, opts, delim)
 
 
 def _run_prevalence(args, table, layout, group_pos, opts, delim: str) -> int:
-    from tqdm import tqdm
-
     from posyandu.core.prevalence import COLUMNS, PrevalenceAccumulator
     from posyandu.tools import anthro_batch as batch
     from posyandu.tools import tabular
+    from posyandu.tools.batch_cli import progress_bar, report_refused
 
     started = time.perf_counter()
     acc = PrevalenceAccumulator(strata=group_pos)
     total_rows = 0
     errors_by_code: dict[str, list[int]] = defaultdict(list)
     error_counts: Counter = Counter()
-    bar = tqdm(total=table.progress_total, unit=table.progress_unit,
-               unit_scale=table.progress_unit == "B", unit_divisor=1024 if
-               table.progress_unit == "B" else 1000, desc=PROG, file=sys.stderr,
-               disable=not _show_progress(args.progress), dynamic_ncols=True, leave=False)
+    bar = progress_bar(table, args)
     try:
         for chunk in table.chunks():
             parsed = batch.parse_chunk(chunk, layout, opts)
@@ -369,11 +295,8 @@ def _run_prevalence(args, table, layout, group_pos, opts, delim: str) -> int:
     if acc.excluded_age:
         _err(f"{acc.excluded_age:,} row(s) older than 1826 days left out, as anthro does")
     if n_bad:
-        _err(f"{n_bad:,} row(s) left out (anthro would refuse them):")
-        for code, count in sorted(error_counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            listed = errors_by_code[code]
-            more = ", ..." if count > len(listed) else ""
-            _err(f"  {code}: {count:,} row(s): rows {', '.join(map(str, listed))}{more}")
+        report_refused(f"{n_bad:,} row(s) left out (anthro would refuse them):",
+                       errors_by_code, error_counts, args.max_errors_listed)
     return 0
 
 

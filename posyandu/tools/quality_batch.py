@@ -33,7 +33,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
+
+from posyandu.tools.batch_cli import err as _err
+from posyandu.tools.batch_cli import report_refused
 
 #: Columns of ``--details`` after the validation columns.
 DETAIL_SUFFIXES = ("n", "enough_data")
@@ -60,19 +63,6 @@ def register(subparsers, add_input_options) -> None:
                    help="add each check's n and whether it is enough to judge")
     add_input_options(q)
     q.set_defaults(func=run)
-
-
-def _err(msg: str) -> None:
-    print(f"posyandu-anthro: {msg}", file=sys.stderr)
-
-
-def _show_progress(flag: bool | None) -> bool:
-    if flag is not None:
-        return flag
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 class _Labels:
@@ -181,52 +171,18 @@ def _small_group_notes(results: dict) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-
-    from tqdm import tqdm
-
     from posyandu.tools import anthro_batch as batch
     from posyandu.tools import tabular
+    from posyandu.tools.batch_cli import open_input, progress_bar
 
-    if args.chunk_size < 1:
-        _err("--chunk-size must be at least 1")
-        return 2
-    try:
-        in_delim = tabular.parse_delimiter(args.delimiter)
-        out_delim = tabular.parse_delimiter(args.output_delimiter)
-    except ValueError as exc:
-        _err(str(exc))
-        return 2
-    if args.output != "-" and args.input != "-" and os.path.exists(args.output) \
-            and os.path.samefile(args.output, args.input):
-        _err("OUTPUT must not be the INPUT file")
-        return 2
-    age_column = args.age_column or ("age_months" if args.age_unit == "months" else "age_days")
     started = time.perf_counter()
-    try:
-        table = tabular.open_table(args.input, chunk_size=args.chunk_size, delimiter=in_delim,
-                                   encoding=args.encoding)
-    except tabular.InputError as exc:
-        _err(str(exc))
-        return 2
-    with table:
-        try:
-            layout = batch.make_layout(table.header, age_column=age_column)
-            group_pos = (None if args.group_by is None
-                         else tabular.find_column(table.header, args.group_by))
-        except tabular.InputError as exc:
-            hint = (f" (read with delimiter {table.delimiter!r}; see --delimiter)"
-                    if table.kind == "csv" else "")
-            _err(f"{args.input}: {exc}{hint}")
-            return 2
-        for note in table.notes:
-            _err(note)
+
+    def group_column(header):
+        return None if args.group_by is None else tabular.find_column(header, args.group_by)
+
+    with open_input(args, group_column) as (table, layout, group_pos, delimiter):
         opts = batch.Options(age_unit=args.age_unit, decimal_comma=args.decimal == ",")
-        bar = tqdm(total=table.progress_total, unit=table.progress_unit,
-                   unit_scale=table.progress_unit == "B",
-                   unit_divisor=1024 if table.progress_unit == "B" else 1000,
-                   desc="posyandu-anthro", file=sys.stderr,
-                   disable=not _show_progress(args.progress), dynamic_ncols=True, leave=False)
+        bar = progress_bar(table, args)
         try:
             visits = read_visits(table, layout, group_pos, opts,
                                  on_chunk=lambda n: bar.update(table.position() - bar.n))
@@ -235,7 +191,6 @@ def run(args: argparse.Namespace) -> int:
             return 2
         finally:
             bar.close()
-        delimiter = out_delim or table.delimiter or ","
     results = score_visits(visits)
     header, rows = output_rows(results, details=args.details)
     try:
@@ -252,11 +207,8 @@ def run(args: argparse.Namespace) -> int:
         _err(f"{total.n:,} rows in {time.perf_counter() - started:.1f} s, {total.whz_n:,} with "
              f"sex, age and WHZ; {len(results) - 1} group(s) -> {dest}")
     if n_bad:
-        _err(f"{n_bad:,} row(s) the engine refused (counted in n, no WHZ):")
-        for code, listed in sorted(errors.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-            shown = listed[:args.max_errors_listed]
-            more = ", ..." if len(listed) > len(shown) else ""
-            _err(f"  {code}: {len(listed):,} row(s): rows {', '.join(map(str, shown))}{more}")
+        report_refused(f"{n_bad:,} row(s) the engine refused (counted in n, no WHZ):",
+                       errors, {code: len(rows) for code, rows in errors.items()}, args.max_errors_listed)
     if not args.quiet:
         notes = _small_group_notes(results)
         if notes:
