@@ -3,19 +3,19 @@
 
 The workbook holds the numbers of the JSON answer (same :class:`QualityReport`): one sheet per
 posyandu, one per cadre (the area total on top of each, then the groups in the order a
-supervisor should visit them), and a sheet explaining the checks.
-
-The renderer here is small and local: a shared xlsx/CSV renderer for report documents
-(``posyandu/reports/export.py``) was not on main when this was written; switch to it once it is.
+supervisor should visit them), and a sheet explaining the checks. It is rendered by the shared
+report renderer (``posyandu/reports/export.py``), and registered as the download kind
+``data-quality`` so that ``/reports/data-quality.xlsx|csv|zip`` and ``flask reports
+data-quality`` give the same file for one month.
 """
 from __future__ import annotations
 
-import io
 import math
 
 from ..core import quality as cq
 from ..core import register_checks as rc
 from ..reports.document import ROW_LEVEL, Column, ReportDocument, Table
+from ..reports.registry import register
 from .operations import GroupResult, QualityReport, size_note
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -194,65 +194,19 @@ def report_document(report: QualityReport, language: str = "id") -> ReportDocume
                           period=report.period.text, tables=tables)
 
 
-# --------------------------------------------------------------------------- xlsx
-def render_xlsx(doc: ReportDocument, language: str = "id") -> bytes:
-    """One sheet per table: the header block, the table's notes, the column labels, the rows
-    (numbers as numbers; percentages with 1 decimal; the total row in bold)."""
-    import xlsxwriter
+# --------------------------------------------------------------------------- downloads
+def write_workbook(doc: ReportDocument, target, language: str = "id") -> None:
+    """The workbook through the shared renderer (numbers as numbers, frozen header row)."""
+    from ..reports.export import write_xlsx
 
-    buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "nan_inf_to_errors": False})
-    bold = wb.add_format({"bold": True})
-    head = wb.add_format({"bold": True, "text_wrap": True, "valign": "top", "bottom": 1})
-    formats = {}
+    write_xlsx(doc, target, language=language, constant_memory=False)
 
-    def fmt(col: Column, total: bool):
-        key = (col.kind, col.decimals, total)
-        if key not in formats:
-            spec = {"bold": True} if total else {}
-            if col.kind in ("float", "pct"):
-                d = col.decimals if col.decimals is not None else (1 if col.kind == "pct" else 2)
-                spec["num_format"] = "0" + ("." + "0" * d if d else "")
-            elif col.kind == "int":
-                spec["num_format"] = "0"
-            elif col.kind == "date":
-                spec["num_format"] = "yyyy-mm-dd"
-            formats[key] = wb.add_format(spec)
-        return formats[key]
 
-    yes, no = ("Yes", "No") if language == "en" else ("Ya", "Tidak")
-    for table in doc.tables:
-        ws = wb.add_worksheet(table.title(language)[:31])
-        r = 0
-        for label, value in doc.header_block(language):
-            ws.write_string(r, 0, label, bold)
-            ws.write_string(r, 1, value)
-            r += 1
-        for note in table.notes(language):
-            ws.write_string(r, 0, note)
-            r += 1
-        r += 1
-        for c, col in enumerate(table.columns):
-            ws.write_string(r, c, col.label(language), head)
-        ws.freeze_panes(r + 1, 0)
-        header_row = r
-        for row in table.rows:
-            r += 1
-            total = row.get(ROW_LEVEL) == "total"
-            for c, col in enumerate(table.columns):
-                v = row.get(col.key)
-                if v is None:
-                    continue
-                f = fmt(col, total)
-                if col.kind == "bool":
-                    ws.write_string(r, c, yes if v else no, f)
-                elif col.kind in ("int", "float", "pct") and isinstance(v, (int, float)):
-                    ws.write_number(r, c, v, f)
-                elif col.kind == "date":
-                    ws.write_datetime(r, c, v, f)
-                else:
-                    ws.write_string(r, c, str(v), f)
-        ws.set_row(header_row, 45)
-        ws.set_column(0, len(table.columns) - 1, 14)
-    wb.close()
-    return buf.getvalue()
+@register("data-quality", title_id="Kualitas data antropometri", title_en="Anthropometric data quality",
+          options=("lang",), description_en="SMART plausibility scores and register checks per posyandu and cadre.")
+def data_quality_document(scope, area, month, options) -> ReportDocument:
+    """One month of the data-quality report (ranges of months: ``/quality/report.xlsx``)."""
+    from .operations import quality_report
+
+    report = quality_report(scope, {"level": area.level, "code": area.code, "month": str(month)})
+    return report_document(report, options.get("lang", "id"))

@@ -8,13 +8,15 @@ Paths (under ``/api/v1``):
 """
 from __future__ import annotations
 
+import io
+
 from flask import current_app
 
 from ..auth.scope import STAFF_ROLES, current_scope, roles_required
 from ..blueprint import Blueprint
 from ..i18n import current_language
 from . import operations as ops
-from .report import XLSX_MIME, render_xlsx, report_document
+from .report import XLSX_MIME, report_document, write_workbook
 from .schemas import QualityArgs, QualityReportOut
 
 blp = Blueprint("quality", __name__, url_prefix="/quality",
@@ -104,7 +106,9 @@ def quality_workbook(args):
     """
     language = request_language(args.get("lang"))
     report = ops.quality_report(current_scope(), args)
-    body = render_xlsx(report_document(report, language), language)
+    buffer = io.BytesIO()
+    write_workbook(report_document(report, language), buffer, language)
+    body = buffer.getvalue()
     filename = f"kualitas-data-{report.area.code}-{report.period.text}.xlsx".replace("..", "_")
     response = current_app.response_class(body, mimetype=XLSX_MIME)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

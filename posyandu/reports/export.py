@@ -58,6 +58,7 @@ LEVEL_LABELS = {
     "kabupaten": (("Kabupaten/Kota", "Regency/City"), ("Jumlah kabupaten/kota", "Regency/city total")),
     "total": (("Jumlah", "Total"), ("Jumlah", "Total")),
     "child": (("Anak", "Child"), ("Anak", "Child")),
+    "cadre": (("Kader / petugas", "Cadre / staff"), ("Jumlah kader", "Cadre total")),
     "sex": (("Jenis kelamin", "Sex"), ("Jumlah jenis kelamin", "Sex total")),
 }
 #: Subtotal styling: background colour per level (others get _DEFAULT_FILL).

@@ -258,11 +258,11 @@ def test_workbook_has_the_same_numbers(world, get, four_visits):
     wb = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
     assert wb.sheetnames == ["Per posyandu", "Per kader", "Keterangan"]
     rows = [list(r) for r in wb["Per posyandu"].iter_rows(values_only=True)]
-    assert rows[0][:2] == ["Laporan", "Kualitas data antropometri"]
-    header_at = next(i for i, r in enumerate(rows) if r and r[0] == "Urutan")
+    assert rows[0][0] == "Kualitas data antropometri"
+    header_at = next(i for i, r in enumerate(rows) if r and "Urutan" in r)
     header = rows[header_at]
     total, a1 = (dict(zip(header, r)) for r in rows[header_at + 1:header_at + 3])
-    assert total["Kunjungan"] == 4 and total["Urutan"] is None
+    assert total["Kunjungan"] == 4 and total["Urutan"] is None and total["Tingkat"] == "Jumlah"
     assert a1["Urutan"] == 1 and a1["Kode"] == "PY-A1" and a1["Skor SMART"] == 47
     assert a1["Kualitas"] == "Bermasalah" and a1["Flag BB/TB %"] == 25.0
     assert a1["DPS panjang/tinggi"] == 40.82 and a1["Data terlalu sedikit"] == "Ya"
@@ -352,3 +352,21 @@ def test_openapi_documents_the_endpoints(client):
     assert "QualityReportOut" in spec["components"]["schemas"]
     xlsx = spec["paths"]["/api/v1/quality/report.xlsx"]["get"]["responses"]["200"]
     assert "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" in xlsx["content"]
+
+
+def test_data_quality_is_a_report_download(world, client, four_visits):
+    """The same numbers through the shared download route (one month), and out of scope a 404."""
+    import csv
+
+    from tests import factories
+
+    url = "/api/v1/reports/data-quality.csv"
+    query = {"level": "posyandu", "code": "PY-A1", "month": "2026-10", "table": "posyandu"}
+    response = client.get(url, query_string=query, headers=factories.headers(world.staff_a))
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    header = next(r for r in rows if "Urutan" in r)
+    a1 = dict(zip(header, rows[rows.index(header) + 2]))
+    assert a1["Kode"] == "PY-A1" and a1["Skor SMART"] == "47"
+    wrong = client.get(url, query_string=query, headers=factories.headers(world.staff_b))
+    assert wrong.status_code == 404
