@@ -15,7 +15,9 @@
     the table (tests compare the two).
 
 The record of a month: the last live measurement with a weight, by date, then entry time, then
-id; without any weight in the month, the last live measurement. The child is placed at her
+id; without any weight in the month, the last live measurement. (A record whose weight is
+implausible keeps its values; its flags and ``weight_implausible`` tell the reports to leave
+them out: the nutrition report counts it as excluded, SKDN as weighed without a status.) The child is placed at her
 posyandu on the month's last day (the ``from`` posyandu of her first hand-over after that day,
 else her current posyandu), and records of merged and duplicate-entry children are left out
 (their history lives on the kept record).
