@@ -18,5 +18,7 @@ def API_BLUEPRINTS():
     from .early_warning.routes import blp as early_warning
     from .fhir.routes import blp as fhir
     from .quality.routes import blp as quality
+    from .reports.routes import blp as nutrition_reports
     return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
-            early_warning, fhir, quality, report_exports, charts]
+            early_warning, fhir, quality, report_exports, charts,
+            nutrition_reports]
