@@ -37,6 +37,7 @@ REPORT_MODULES = [
     "posyandu.reports.immunization_coverage",
     "posyandu.reports.eppgbm",
     "posyandu.reports.operations",
+    "posyandu.reports.follow_up",
 ]
 
 #: Options every builder may receive without declaring them.
