@@ -134,10 +134,10 @@ def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_w
     cohort = month_children(area, month, name="follow_up_cohort")
     place = aliased(Posyandu)
     key = (place.code, Child.name_sort, Child.id)
+    # only the keys are sorted (narrow rows: 100,000 of them sort in memory); the child's other
+    # columns are read by primary key for the rows a page looks at
     inner = (sa.select(cohort.c.child_id, cohort.c.posyandu_id, place.code.label("posyandu_code"),
-                      place.name.label("posyandu_name"), Child.name_sort, Child.name, Child.sex, Child.birth_date,
-                      Child.created_at, Child.nik_masked, Child.nik_hmac, Child.nik_encrypted, Child.mother_name,
-                      Child.address, Child.rt, Child.rw)
+                      place.name.label("posyandu_name"), Child.name_sort, Child.birth_date, Child.created_at)
              .join(Child, Child.id == cohort.c.child_id)
              .join(place, place.id == cohort.c.posyandu_id))
     if after is not None:
@@ -163,6 +163,7 @@ def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_w
     length_last = latest(lambda m: (m.cat_tbu.is_not(None), m.measured_on <= end), name="m_length")
     length_before = latest(lambda m: (m.cat_tbu.is_not(None), m.measured_on < start), name="m_length_before")
 
+    person = aliased(Child, name="person")
     rec, ln, prev = aliased(M, name="rec"), aliased(M, name="len"), aliased(M, name="prev")
     weighed_before = aliased(M, name="m_weighed")
     this_month = rec.measured_on >= start
@@ -201,7 +202,8 @@ def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_w
         reasons = tuple(r for r in reasons if r != "early_warning")
     flags = [sa.case((conditions[code], 1), else_=0).label(f"r_{code}") for code in fu.REASON_CODES]
     query = (sa.select(
-        *o,
+        *o, person.name, person.sex, person.nik_masked, person.nik_hmac, person.nik_encrypted, person.mother_name,
+        person.address, person.rt, person.rw,
         rec.id.label("m_id"), rec.measured_on.label("m_measured_on"), rec.age_months.label("m_age_months"),
         rec.weight_kg.label("m_weight_kg"), rec.length_cm.label("m_length_cm"),
         rec.measure_method.label("m_measure_method"), rec.arm_circumference_cm.label("m_arm_circumference_cm"),
@@ -216,6 +218,7 @@ def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_w
         ln.cat_tbu.label("l_cat_tbu"), prev.measured_on.label("p_measured_on"), prev.zlen.label("p_zlen"),
         prev.cat_tbu.label("p_cat_tbu"), last_weighed_on.label("last_weighed_on"), *flags)
         .select_from(ordered)
+        .join(person, person.id == o.child_id)
         .outerjoin(rec, rec.id == sa.func.coalesce(record_in_month, record_before))
         .outerjoin(ln, ln.id == length_last)
         .outerjoin(prev, prev.id == length_before)
