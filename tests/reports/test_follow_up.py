@@ -433,3 +433,17 @@ def test_core_counts_months_without_weighing():
     assert fu.stunting_episode(True, True) == "stunted_known"
     assert fu.stunting_episode(False, None) == "stunted_known"
     assert fu.expand("stunted") == ("stunted_new", "stunted_known")
+
+
+def test_cli_writes_the_list(runner, world, tmp_path):
+    histories(world)
+    out = tmp_path / "tindak-lanjut.xlsx"
+    result = runner.invoke(args=["reports", "follow-up", "--area", "posyandu:PY-A1", "--month", MONTH, "-o", str(out),
+                                 "--option", "reason=severe_wasting"])
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(out).active
+    names = [row[2].value for row in sheet.iter_rows() if row[0].value == "PY-A1"]
+    assert names == ["Ani", "Bayu", "Cici"]
+    bad = runner.invoke(args=["reports", "follow-up", "--area", "posyandu:PY-A1", "--month", MONTH, "-o", "-",
+                              "--option", "reason=nope"])
+    assert bad.exit_code == 1 and "reason" in bad.output
