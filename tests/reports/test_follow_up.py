@@ -23,7 +23,7 @@ from posyandu.db import utcnow
 from posyandu.extensions import db
 from tests.early_warning.rules import EXPLICIT
 from tests.factories import headers
-from tests.reports.coverage_data import kid, measure
+from tests.reports.coverage_data import kid, measure, transfer
 
 URL = "/api/v1/reports/follow-up"
 MONTH = "2026-11"
@@ -447,3 +447,20 @@ def test_cli_writes_the_list(runner, world, tmp_path):
     bad = runner.invoke(args=["reports", "follow-up", "--area", "posyandu:PY-A1", "--month", MONTH, "-o", "-",
                               "--option", "reason=nope"])
     assert bad.exit_code == 1 and "reason" in bad.output
+
+
+def test_a_child_who_moved_in_is_listed_where_she_ended_the_month(client, world):
+    """Sinta, gizi buruk when weighed at B1 on 5 Nov, moved to A1 on 20 Nov: A1's child at the
+    month's end, listed there (also when filtering on the reason), not at B1."""
+    histories(world)
+    sinta = kid(world.posyandu_b1, "Sinta", sex=2, birth_date=date(2024, 6, 1))
+    weigh(sinta, date(2026, 11, 5), 6.5, zwfl=-3.4, cat_bbtb="bbtb.severely_wasted")
+    transfer(sinta, world.posyandu_b1, world.posyandu_a1, date(2026, 11, 20))
+    sinta.posyandu_id = world.posyandu_a1.id
+    db.session.flush()
+    for reason in (None, "severe_wasting"):
+        query = {"reason": reason} if reason else {}
+        rows = by_name(get(client, world.kader_a1, **query).get_json()["items"])
+        assert [x["code"] for x in rows["Sinta"]["reasons"]] == ["severe_wasting"]
+        assert rows["Sinta"]["posyandu"]["code"] == "PY-A1"
+        assert "Sinta" not in by_name(get(client, world.kader_b1, **query).get_json()["items"])
