@@ -123,15 +123,27 @@ def as_of(month: Month) -> _dt.date:
 # ---------------------------------------------------------------------------------------------
 # the query
 # ---------------------------------------------------------------------------------------------
+class _Posyandu:
+    """A slice of an area: some of its posyandu (what ``month_children`` needs of an Area)."""
+
+    def __init__(self, ids):
+        self.ids = list(ids)
+
+    def posyandu_ids(self):
+        return sa.select(Posyandu.id).where(Posyandu.id.in_(self.ids))
+
+
 def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_warning_ids=None,
-                  after: tuple | None = None, limit: int | None = None):
+                  after: tuple | None = None, limit: int | None = None, posyandu_ids=None):
     """The SELECT of listed rows (keyset order), with one 0/1 column ``r_<code>`` per reason and
-    the values the reasons show. The one function that reads the month's values: switch it to a
-    per-child-month summary table without touching the rest."""
+    the values the reasons show; ``posyandu_ids``: only the children placed at these posyandu
+    of the area (a slice read by index). The one function that reads the month's values: switch
+    it to a per-child-month summary table without touching the rest."""
     start, end = month.first_day, month.last_day
     previous_start = month.shift(-1).first_day
     start_at = _dt.datetime.combine(start, _dt.time(0), tzinfo=_dt.timezone.utc)
-    cohort = month_children(area, month, name="follow_up_cohort")
+    where = area if posyandu_ids is None else _Posyandu(posyandu_ids)
+    cohort = month_children(where, month, name="follow_up_cohort")
     place = aliased(Posyandu)
     key = (place.code, Child.name_sort, Child.id)
     # only the keys are sorted (narrow rows: 100,000 of them sort in memory); the child's other
@@ -143,6 +155,10 @@ def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_w
     if after is not None:
         inner = inner.where(sa.tuple_(*key) > sa.tuple_(*(sa.bindparam(None, v, type_=c.type)
                                                           for c, v in zip(key, after))))
+    if posyandu_ids is not None:
+        # the same placement, said so that the children of the slice are read by index
+        moved_after = sa.select(ChildTransfer.child_id).where(ChildTransfer.moved_on > end)
+        inner = inner.where(sa.or_(Child.posyandu_id.in_(list(posyandu_ids)), Child.id.in_(moved_after)))
     narrowed = _candidates(area, month, reasons, early_warning_ids)
     if narrowed is not None:
         inner = inner.where(cohort.c.child_id.in_(narrowed))
@@ -382,6 +398,33 @@ def _localized(flag: dict, language: str) -> dict:
             "advice": flag[f"advice_{lang}"]}
 
 
+#: Posyandu read by the first query of a page over a large area (then twice as many each time).
+FIRST_SLICE = 8
+
+
+def _page_rows(area: Area, month: Month, reasons, early_warning_ids, after, wanted: int) -> list:
+    """Up to ``wanted`` listed rows after ``after``. A small area, or a filter that narrows the
+    cohort first, is one query; a large area is read posyandu by posyandu in code order (slices
+    of 8, 16, 32, ... posyandu, each read by index), so the first page of a kabupaten does not
+    sort its 100,000 children."""
+    def run(**kw):
+        return db.session.execute(_reason_query(area, month, reasons=reasons, early_warning_ids=early_warning_ids,
+                                                after=after, **kw)).all()
+
+    posyandu = db.session.execute(
+        sa.select(Posyandu.id, Posyandu.code).where(area.posyandu_condition(),
+                                                    *([Posyandu.code >= after[0]] if after else ()))
+        .order_by(Posyandu.code)).all()
+    if len(posyandu) <= FIRST_SLICE or _candidates(area, month, reasons, early_warning_ids) is not None:
+        return run(limit=wanted)
+    rows, start, size = [], 0, FIRST_SLICE
+    while start < len(posyandu) and len(rows) < wanted:
+        ids = [p.id for p in posyandu[start:start + size]]
+        rows += run(limit=wanted - len(rows), posyandu_ids=ids)
+        start, size = start + size, size * 2
+    return rows
+
+
 def follow_up_list(scope, area: Area, month: Month, *, reason: str | None = None, early_warning: bool | None = None,
                    cursor: str | None = None, limit: int = DEFAULT_LIMIT, language: str = "id") -> dict:
     """One page of the area's follow-up list (``area`` already resolved in ``scope``)."""
@@ -391,8 +434,7 @@ def follow_up_list(scope, area: Area, month: Month, *, reason: str | None = None
     with_ew = include_early_warning(area, reasons, early_warning)
     warnings = _early_warning(area, month) if with_ew else {}
     report_settings()
-    rows = db.session.execute(_reason_query(area, month, reasons=reasons, early_warning_ids=list(warnings),
-                                            after=after, limit=limit + 1)).all()
+    rows = _page_rows(area, month, reasons, list(warnings), after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     day = as_of(month)

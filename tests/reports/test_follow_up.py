@@ -279,12 +279,23 @@ def test_filter_by_reason_and_without_early_warning(client, world):
     assert r.status_code == 422 and "reason" in r.get_json()["errors"]
 
 
-def test_cursor_pages_have_no_duplicates_or_gaps(client, world):
+@pytest.mark.parametrize("first_slice", [8, 1])
+def test_cursor_pages_have_no_duplicates_or_gaps(client, world, monkeypatch, first_slice):
+    """Also read posyandu by posyandu (``FIRST_SLICE`` 1: slices of 1, 2, 4 posyandu). Tono was at
+    B1 all November and moved to A1 on 2 December: listed once, at B1."""
+    from posyandu.reports import follow_up as ops
+    monkeypatch.setattr(ops, "FIRST_SLICE", first_slice)
     histories(world)
+    tono = kid(world.posyandu_b1, "Tono", birth_date=date(2024, 5, 5))
+    weigh(tono, date(2026, 10, 10), 10.0)
+    transfer(tono, world.posyandu_b1, world.posyandu_a1, date(2026, 12, 2))
+    tono.posyandu_id = world.posyandu_a1.id
+    db.session.flush()
     whole = get(client, world.dinkes_gresik, level="kabupaten", code="35.25", early_warning="true",
                 limit=500).get_json()
     everyone = [i["child"]["id"] for i in whole["items"]]
-    assert len(everyone) == len(EXPECTED_A1) + 2  # A1, Zara (A2), Yuda (B1); not Wati (Lamongan)
+    assert len(everyone) == len(EXPECTED_A1) + 3  # A1, Zara (A2), Yuda and Tono (B1); not Wati (Lamongan)
+    assert [i["posyandu"]["code"] for i in whole["items"] if i["child"]["name"] == "Tono"] == ["PY-B1"]
     for limit in (1, 3, 4):
         items, pages = all_pages(client, world.dinkes_gresik, level="kabupaten", code="35.25", early_warning="true",
                                  limit=limit)
