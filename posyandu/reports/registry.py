@@ -40,6 +40,7 @@ REPORT_MODULES = [
     "posyandu.reports.skdn",
     "posyandu.reports.trend",
     "posyandu.quality.report",
+    "posyandu.reports.follow_up",
 ]
 
 #: Options every builder may receive without declaring them.
