@@ -60,7 +60,7 @@ def main(argv) -> int:
         args.posyandu, args.children, args.years, args.posts, args.reports = 5, 1000, 2, 200, 10
 
     import sqlalchemy as sa
-    from posyandu.config import TESTING_OVERRIDES, normalise_database_url
+    from posyandu.config import normalise_database_url
     from bench_api import seed
 
     admin_url = sa.make_url(normalise_database_url(args.database_url))

@@ -4,7 +4,8 @@
     Recompute the summary rows of these children: of the given months (``Month`` objects or
     month indexes) or, with ``months=None``, of every month. Two set-based statements (DELETE
     the rows, INSERT ... SELECT the month records from ``measurement``), in the caller's
-    transaction; with ``added=True`` (a visit was only added) one upsert on the primary key. Call it after any write that can change a row: a measurement created (its
+    transaction; with ``added=True`` (a visit was only added) one upsert on the primary key.
+    Call it after any write that can change a row: a measurement created (its
     month), edited or deleted (the whole child: later N/T/O/B may change), a child moved,
     merged (both children), closed/reopened, its birth date or sex corrected, z-scores
     recomputed.
