@@ -134,7 +134,7 @@ class _Posyandu:
 
 
 def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_warning_ids=None,
-                  after: tuple | None = None, limit: int | None = None, posyandu_ids=None):
+                  after: tuple | None = None, limit: int | None = None, posyandu_ids=None, moved_after_ids=()):
     """The SELECT of listed rows (keyset order), with one 0/1 column ``r_<code>`` per reason and
     the values the reasons show; ``posyandu_ids``: only the children placed at these posyandu
     of the area (a slice read by index). The one function that reads the month's values: switch
@@ -156,9 +156,10 @@ def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_w
         inner = inner.where(sa.tuple_(*key) > sa.tuple_(*(sa.bindparam(None, v, type_=c.type)
                                                           for c, v in zip(key, after))))
     if posyandu_ids is not None:
-        # the same placement, said so that the children of the slice are read by index
-        moved_after = sa.select(ChildTransfer.child_id).where(ChildTransfer.moved_on > end)
-        inner = inner.where(sa.or_(Child.posyandu_id.in_(list(posyandu_ids)), Child.id.in_(moved_after)))
+        # the same placement, said so that the children of the slice are read by index: now at
+        # one of these posyandu, or handed over since the month's end (ids known beforehand)
+        here = Child.posyandu_id.in_(list(posyandu_ids))
+        inner = inner.where(sa.or_(here, Child.id.in_(list(moved_after_ids))) if moved_after_ids else here)
     narrowed = _candidates(area, month, reasons, early_warning_ids)
     if narrowed is not None:
         inner = inner.where(cohort.c.child_id.in_(narrowed))
@@ -417,10 +418,12 @@ def _page_rows(area: Area, month: Month, reasons, early_warning_ids, after, want
         .order_by(Posyandu.code)).all()
     if len(posyandu) <= FIRST_SLICE or _candidates(area, month, reasons, early_warning_ids) is not None:
         return run(limit=wanted)
+    moved = list(db.session.scalars(sa.select(ChildTransfer.child_id).where(ChildTransfer.moved_on > month.last_day)
+                                    .distinct()))
     rows, start, size = [], 0, FIRST_SLICE
     while start < len(posyandu) and len(rows) < wanted:
         ids = [p.id for p in posyandu[start:start + size]]
-        rows += run(limit=wanted - len(rows), posyandu_ids=ids)
+        rows += run(limit=wanted - len(rows), posyandu_ids=ids, moved_after_ids=moved)
         start, size = start + size, size * 2
     return rows
 
