@@ -160,7 +160,7 @@ def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_w
         # one of these posyandu, or handed over since the month's end (ids known beforehand)
         here = Child.posyandu_id.in_(list(posyandu_ids))
         inner = inner.where(sa.or_(here, Child.id.in_(list(moved_after_ids))) if moved_after_ids else here)
-    narrowed = _candidates(area, month, reasons, early_warning_ids)
+    narrowed = _candidates(posyandu_ids, month, reasons, early_warning_ids)
     if narrowed is not None:
         inner = inner.where(cohort.c.child_id.in_(narrowed))
     # the fence: sort the cohort first, probe measurements only for the rows the page reads
@@ -262,10 +262,11 @@ def _month_conditions(m) -> dict:
     }
 
 
-def _candidates(area: Area, month: Month, reasons: tuple[str, ...], early_warning_ids):
-    """For a filter on rare reasons only: a SELECT of child ids that may have them (a superset:
-    the exact rule is applied to the month's record afterwards), so a kabupaten's cohort is
-    narrowed to a few hundred children before it is sorted. None when no narrowing applies."""
+def _candidates(posyandu_ids, month: Month, reasons: tuple[str, ...], early_warning_ids):
+    """For a filter on month-record reasons or early warning only: a SELECT of child ids that may
+    have them (a superset: the exact rule is applied to the month's record afterwards), read by
+    index from the month's measurements at ``posyandu_ids`` (None: every posyandu), so the cohort
+    is narrowed before it is sorted. None when no narrowing applies."""
     m = aliased(M, name="m_candidate")
     conditions = _month_conditions(m)
     parts = []
@@ -274,7 +275,8 @@ def _candidates(area: Area, month: Month, reasons: tuple[str, ...], early_warnin
         return None
     if month_reasons:
         parts.append(sa.select(m.child_id).where(
-            m.posyandu_id.in_(area.posyandu_ids()), m.measured_on >= month.first_day,
+            *([m.posyandu_id.in_(list(posyandu_ids))] if posyandu_ids is not None else ()),
+            m.measured_on >= month.first_day,
             m.measured_on <= month.last_day, m.deleted_at.is_(None), sa.or_(*month_reasons)))
         # a child who moved in during or after the month may have been measured elsewhere
         parts.append(sa.select(ChildTransfer.child_id).where(ChildTransfer.moved_on >= month.first_day))
@@ -404,10 +406,10 @@ FIRST_SLICE = 8
 
 
 def _page_rows(area: Area, month: Month, reasons, early_warning_ids, after, wanted: int) -> list:
-    """Up to ``wanted`` listed rows after ``after``. A small area, or a filter that narrows the
-    cohort first, is one query; a large area is read posyandu by posyandu in code order (slices
-    of 8, 16, 32, ... posyandu, each read by index), so the first page of a kabupaten does not
-    sort its 100,000 children."""
+    """Up to ``wanted`` listed rows after ``after``. A small area is one query; a large one is read
+    posyandu by posyandu in code order (slices of 8, 16, 32, ... posyandu, each read by index, a
+    filter narrowing each by index too), so the first page of a kabupaten does not sort its
+    100,000 children."""
     def run(**kw):
         return db.session.execute(_reason_query(area, month, reasons=reasons, early_warning_ids=early_warning_ids,
                                                 after=after, **kw)).all()
@@ -416,10 +418,12 @@ def _page_rows(area: Area, month: Month, reasons, early_warning_ids, after, want
         sa.select(Posyandu.id, Posyandu.code).where(area.posyandu_condition(),
                                                     *([Posyandu.code >= after[0]] if after else ()))
         .order_by(Posyandu.code)).all()
-    if len(posyandu) <= FIRST_SLICE or _candidates(area, month, reasons, early_warning_ids) is not None:
-        return run(limit=wanted)
+    if not posyandu:
+        return []
     moved = list(db.session.scalars(sa.select(ChildTransfer.child_id).where(ChildTransfer.moved_on > month.last_day)
                                     .distinct()))
+    if len(posyandu) <= FIRST_SLICE:
+        return run(limit=wanted, posyandu_ids=[p.id for p in posyandu], moved_after_ids=moved)
     rows, start, size = [], 0, FIRST_SLICE
     while start < len(posyandu) and len(rows) < wanted:
         ids = [p.id for p in posyandu[start:start + size]]
