@@ -285,6 +285,7 @@ def test_cursor_pages_have_no_duplicates_or_gaps(client, world, monkeypatch, fir
     B1 all November and moved to A1 on 2 December: listed once, at B1."""
     from posyandu.reports import follow_up as ops
     monkeypatch.setattr(ops, "FIRST_SLICE", first_slice)
+    monkeypatch.setattr(ops, "FIRST_NARROWED_SLICE", first_slice)
     histories(world)
     tono = kid(world.posyandu_b1, "Tono", birth_date=date(2024, 5, 5))
     weigh(tono, date(2026, 10, 10), 10.0)
@@ -303,6 +304,9 @@ def test_cursor_pages_have_no_duplicates_or_gaps(client, world, monkeypatch, fir
         assert pages == -(-len(everyone) // limit)
     codes = [i["posyandu"]["code"] for i in whole["items"]]
     assert codes == sorted(codes) and codes[-1] == "PY-B1"
+    refer, pages = all_pages(client, world.dinkes_gresik, level="kabupaten", code="35.25", reason="severe_wasting",
+                             limit=2)
+    assert [i["child"]["name"] for i in refer] == ["Ani", "Bayu", "Cici", "Yuda"] and pages == 2
     r = get(client, world.dinkes_gresik, level="kabupaten", code="35.25", cursor="not-a-cursor")
     assert r.status_code == 422 and "cursor" in r.get_json()["errors"]
 
