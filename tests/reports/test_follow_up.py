@@ -311,12 +311,20 @@ def test_cursor_pages_have_no_duplicates_or_gaps(client, world, monkeypatch, fir
     assert r.status_code == 422 and "cursor" in r.get_json()["errors"]
 
 
-def test_kabupaten_leaves_early_warning_out_unless_asked(client, world):
+def test_kabupaten_download_leaves_early_warning_out_unless_asked(client, world):
+    """A page evaluates the early warning of the posyandu it reads; a kabupaten's download would
+    evaluate them all, so it does only when asked."""
     histories(world)
     body = get(client, world.dinkes_gresik, level="kabupaten", code="35.25", limit=500).get_json()
-    assert body["early_warning_included"] is False and "Rani" not in by_name(body["items"])
-    puskesmas = get(client, world.staff_a, limit=500).get_json()
-    assert puskesmas["early_warning_included"] is True and "Rani" in by_name(puskesmas["items"])
+    assert body["early_warning_included"] is True and "Rani" in by_name(body["items"])
+    query = {"month": MONTH, "level": "kabupaten", "code": "35.25"}
+    text = client.get(URL + ".csv", query_string=query, headers=headers(world.dinkes_gresik)).get_data(as_text=True)
+    assert "Rani" not in text and "Ani" in text
+    text = client.get(URL + ".csv", query_string={**query, "early_warning": "true"},
+                      headers=headers(world.dinkes_gresik)).get_data(as_text=True)
+    assert "Rani" in text and "haz_decline" in text
+    puskesmas = client.get(URL + ".csv", query_string={"month": MONTH}, headers=headers(world.staff_a))
+    assert "Rani" in puskesmas.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("who, level, code, visible", [
