@@ -59,7 +59,7 @@ class DownloadArgs(ReportArgs):
         "description": "follow-up: only children listed for this reason (e.g. `severe_wasting`, `stunted`)."})
     early_warning = fields.String(validate=validate.OneOf(("true", "false")), metadata={
         "description": "follow-up: include the early-warning reason (default: yes up to a puskesmas, no for a "
-                       "kecamatan or kabupaten)."})
+                       "kecamatan or kabupaten: it would evaluate every child's history)."})
 
 
 class ExportAreaOut(ma.Schema):

@@ -15,10 +15,15 @@ probes per child looked at, not a pass over the measurement table. The next page
 the cursor's key (a stable keyset: no duplicates or gaps while data do not change).
 :func:`_reason_query` is the only place that knows how the month's values are read.
 
-Early warning is evaluated in Python over the whole area (``early_warning.operations.evaluate``:
-about 4-6 s for a kabupaten), so it is part of the list by default only for a posyandu, desa
-or puskesmas; for a kecamatan or kabupaten only when asked (``early_warning=true`` or
-``reason=early_warning``). The answer says whether it was included.
+A page of a large area is read posyandu by posyandu in code order (slices of 8, 16, 32, ...
+posyandu, each read by index; :func:`_page_rows`), so the first page of a kabupaten never sorts
+its 100,000 children; a filter on rare reasons narrows each slice by index first.
+
+Early warning is evaluated in Python from each child's history (``early_warning.operations.
+evaluate``: about 4-6 s for a whole kabupaten). A page evaluates only the posyandu of its slices
+(part of every page by default); a download of a kecamatan or kabupaten includes it only when
+asked (``early_warning=true`` or ``reason=early_warning``). The answer says whether it was
+included.
 
 Identity: the staff view of the child registry (``nik_masked``, ``has_nik``: docs/children.md);
 the download may carry NIKs in clear for puskesmas, dinkes and admin staff who ask
@@ -56,7 +61,7 @@ from .registry import register
 
 M = Measurement
 API = "/api/v1"
-#: Area levels whose list includes early warning unless told otherwise (a bounded evaluation).
+#: Area levels whose download includes early warning unless told otherwise (a bounded evaluation).
 EARLY_WARNING_LEVELS = ("posyandu", "desa", "puskesmas")
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 FETCH_ROWS = 1000
@@ -76,13 +81,18 @@ def reason_codes(value: str | None) -> tuple[str, ...]:
     return fu.expand(value)
 
 
-def include_early_warning(area: Area, reasons: tuple[str, ...], asked: bool | None) -> bool:
-    """Early warning by default for small areas only; always when it is the reason asked for."""
+def include_early_warning(area: Area, reasons: tuple[str, ...], asked: bool | None, *, whole_area: bool) -> bool:
+    """Whether the early-warning reason is evaluated: always when it is the reason asked for;
+    else as asked; by default on every page (a page evaluates only the posyandu it reads) and,
+    for a download of the whole area, only up to a puskesmas (a kabupaten takes seconds and
+    holds its whole history in memory)."""
     if reasons == ("early_warning",):
         return True
     if "early_warning" not in reasons:
         return False
-    return area.level in EARLY_WARNING_LEVELS if asked is None else bool(asked)
+    if asked is not None:
+        return bool(asked)
+    return area.level in EARLY_WARNING_LEVELS if whole_area else True
 
 
 def parse_flag(value, field: str = "early_warning") -> bool | None:
@@ -134,7 +144,7 @@ class _Posyandu:
 
 
 def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_warning_ids=None,
-                  after: tuple | None = None, limit: int | None = None, posyandu_ids=None):
+                  after: tuple | None = None, limit: int | None = None, posyandu_ids=None, moved_after_ids=()):
     """The SELECT of listed rows (keyset order), with one 0/1 column ``r_<code>`` per reason and
     the values the reasons show; ``posyandu_ids``: only the children placed at these posyandu
     of the area (a slice read by index). The one function that reads the month's values: switch
@@ -156,10 +166,11 @@ def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_w
         inner = inner.where(sa.tuple_(*key) > sa.tuple_(*(sa.bindparam(None, v, type_=c.type)
                                                           for c, v in zip(key, after))))
     if posyandu_ids is not None:
-        # the same placement, said so that the children of the slice are read by index
-        moved_after = sa.select(ChildTransfer.child_id).where(ChildTransfer.moved_on > end)
-        inner = inner.where(sa.or_(Child.posyandu_id.in_(list(posyandu_ids)), Child.id.in_(moved_after)))
-    narrowed = _candidates(area, month, reasons, early_warning_ids)
+        # the same placement, said so that the children of the slice are read by index: now at
+        # one of these posyandu, or handed over since the month's end (ids known beforehand)
+        here = Child.posyandu_id.in_(list(posyandu_ids))
+        inner = inner.where(sa.or_(here, Child.id.in_(list(moved_after_ids))) if moved_after_ids else here)
+    narrowed = _candidates(posyandu_ids, month, reasons, early_warning_ids)
     if narrowed is not None:
         inner = inner.where(cohort.c.child_id.in_(narrowed))
     # the fence: sort the cohort first, probe measurements only for the rows the page reads
@@ -248,6 +259,9 @@ def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_w
     return query
 
 
+_MONTH_REASONS = ("severe_wasting", "wasted", "stunted_new", "underweight", "bgm", "two_t")
+
+
 def _month_conditions(m) -> dict:
     """Per month-record reason, what a measurement of the month must show for the record to
     show it (a necessary condition: a filter on these reasons narrows the cohort first)."""
@@ -261,19 +275,27 @@ def _month_conditions(m) -> dict:
     }
 
 
-def _candidates(area: Area, month: Month, reasons: tuple[str, ...], early_warning_ids):
-    """For a filter on rare reasons only: a SELECT of child ids that may have them (a superset:
-    the exact rule is applied to the month's record afterwards), so a kabupaten's cohort is
-    narrowed to a few hundred children before it is sorted. None when no narrowing applies."""
+def _narrowing(reasons) -> bool:
+    """Whether a filter on ``reasons`` narrows the cohort by index (month-record reasons and
+    early warning only)."""
+    return all(r in _MONTH_REASONS or r == "early_warning" for r in reasons)
+
+
+def _candidates(posyandu_ids, month: Month, reasons: tuple[str, ...], early_warning_ids):
+    """For a filter on month-record reasons or early warning only: a SELECT of child ids that may
+    have them (a superset: the exact rule is applied to the month's record afterwards), read by
+    index from the month's measurements at ``posyandu_ids`` (None: every posyandu), so the cohort
+    is narrowed before it is sorted. None when no narrowing applies."""
     m = aliased(M, name="m_candidate")
     conditions = _month_conditions(m)
     parts = []
     month_reasons = [conditions[r] for r in reasons if r in conditions]
-    if any(r not in conditions and r != "early_warning" for r in reasons):
+    if not _narrowing(reasons):
         return None
     if month_reasons:
         parts.append(sa.select(m.child_id).where(
-            m.posyandu_id.in_(area.posyandu_ids()), m.measured_on >= month.first_day,
+            *([m.posyandu_id.in_(list(posyandu_ids))] if posyandu_ids is not None else ()),
+            m.measured_on >= month.first_day,
             m.measured_on <= month.last_day, m.deleted_at.is_(None), sa.or_(*month_reasons)))
         # a child who moved in during or after the month may have been measured elsewhere
         parts.append(sa.select(ChildTransfer.child_id).where(ChildTransfer.moved_on >= month.first_day))
@@ -285,15 +307,42 @@ def _candidates(area: Area, month: Month, reasons: tuple[str, ...], early_warnin
     return parts[0] if len(parts) == 1 else sa.union_all(*parts)
 
 
-def _early_warning(area: Area, month: Month) -> dict:
-    """``{child_id: [fired rules, explained]}`` for the area's early-warning list."""
-    from ..core.growth import early_warning as ew
-    from ..early_warning.operations import evaluate
-    found = evaluate(Child.posyandu_id.in_(area.posyandu_ids()), month)
-    out = {}
-    for code in found.listed_codes():
-        out[found.child_ids[code]] = ew.explain(found.cols, found.results, found.flags, int(code), found.rules)
-    return out
+class Warnings:
+    """The early-warning list of some children for a month: their ids, and each one's fired
+    rules explained on demand (only for the rows a page or a file shows)."""
+
+    def __init__(self):
+        self._by_child: dict = {}
+
+    def add(self, child_condition, month: Month) -> list:
+        """Evaluate the children matching ``child_condition`` (SQL on ``Child``); returns the
+        ids of those listed."""
+        from ..early_warning.operations import evaluate
+        found = evaluate(child_condition, month)
+        ids = []
+        for code in found.listed_codes():
+            child_id = found.child_ids[code]
+            self._by_child[child_id] = (found, int(code))
+            ids.append(child_id)
+        return ids
+
+    def ids(self) -> list:
+        return list(self._by_child)
+
+    def flags(self, child_id) -> list[dict]:
+        from ..core.growth import early_warning as ew
+        hit = self._by_child.get(child_id)
+        if hit is None:
+            return []
+        found, code = hit
+        return ew.explain(found.cols, found.results, found.flags, code, found.rules)
+
+
+def _early_warning(area: Area, month: Month) -> Warnings:
+    """The area's whole early-warning list (the download; a page evaluates its slices only)."""
+    warnings = Warnings()
+    warnings.add(Child.posyandu_id.in_(area.posyandu_ids()), month)
+    return warnings
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,7 +424,7 @@ def _posyandu_links(posyandu_id: int, month: Month) -> dict:
                                      f"&posyandu_id={posyandu_id}&on={on}"}
 
 
-def _item(r, month: Month, day: _dt.date, language: str, warnings: dict) -> dict:
+def _item(r, month: Month, day: _dt.date, language: str, warnings: Warnings | None) -> dict:
     codes = listed_codes(r)
     return {
         "child": {"id": r.child_id, "name": r.name, "sex": r.sex, "birth_date": r.birth_date,
@@ -387,7 +436,8 @@ def _item(r, month: Month, day: _dt.date, language: str, warnings: dict) -> dict
         "weighed_this_month": r.m_measured_on is not None and r.m_measured_on >= month.first_day
                               and r.m_weight_kg is not None,
         "reasons": fu.explain(codes, _values(r, month), language,
-                              early_warning=[_localized(f, language) for f in warnings.get(r.child_id, [])]),
+                              early_warning=[_localized(f, language)
+                                             for f in (warnings.flags(r.child_id) if warnings else [])]),
         "links": child_links(r.child_id, month),
     }
 
@@ -400,28 +450,42 @@ def _localized(flag: dict, language: str) -> dict:
 
 #: Posyandu read by the first query of a page over a large area (then twice as many each time).
 FIRST_SLICE = 8
+#: The same with a filter that narrows each slice by index (then four times as many each time).
+FIRST_NARROWED_SLICE = 64
 
 
-def _page_rows(area: Area, month: Month, reasons, early_warning_ids, after, wanted: int) -> list:
-    """Up to ``wanted`` listed rows after ``after``. A small area, or a filter that narrows the
-    cohort first, is one query; a large area is read posyandu by posyandu in code order (slices
-    of 8, 16, 32, ... posyandu, each read by index), so the first page of a kabupaten does not
-    sort its 100,000 children."""
-    def run(**kw):
-        return db.session.execute(_reason_query(area, month, reasons=reasons, early_warning_ids=early_warning_ids,
-                                                after=after, **kw)).all()
+def _page_rows(area: Area, month: Month, reasons, warnings: Warnings | None, after, wanted: int) -> list:
+    """Up to ``wanted`` listed rows after ``after``. A small area is one query; a large one is read
+    posyandu by posyandu in code order (slices of 8, 16, 32, ... posyandu, each read by index, a
+    filter narrowing each by index too), so the first page of a kabupaten does not sort its
+    100,000 children."""
+    def run(*, posyandu_ids, moved_after_ids, limit):
+        ew_ids = None
+        if warnings is not None:  # the slice's children only: bounded work per page
+            here = Child.posyandu_id.in_(posyandu_ids)
+            ew_ids = warnings.add(sa.or_(here, Child.id.in_(moved_after_ids)) if moved_after_ids else here, month)
+        return db.session.execute(_reason_query(area, month, reasons=reasons, early_warning_ids=ew_ids, after=after,
+                                                limit=limit, posyandu_ids=posyandu_ids,
+                                                moved_after_ids=moved_after_ids)).all()
 
     posyandu = db.session.execute(
         sa.select(Posyandu.id, Posyandu.code).where(area.posyandu_condition(),
                                                     *([Posyandu.code >= after[0]] if after else ()))
         .order_by(Posyandu.code)).all()
-    if len(posyandu) <= FIRST_SLICE or _candidates(area, month, reasons, early_warning_ids) is not None:
-        return run(limit=wanted)
-    rows, start, size = [], 0, FIRST_SLICE
+    if not posyandu:
+        return []
+    moved = list(db.session.scalars(sa.select(ChildTransfer.child_id).where(ChildTransfer.moved_on > month.last_day)
+                                    .distinct()))
+    if len(posyandu) <= FIRST_SLICE:
+        return run(limit=wanted, posyandu_ids=[p.id for p in posyandu], moved_after_ids=moved)
+    # a filter that narrows each slice by index reads far fewer children per posyandu: start wider
+    narrowed = _narrowing(reasons)
+    size, growth = (FIRST_NARROWED_SLICE, 4) if narrowed else (FIRST_SLICE, 2)
+    rows, start = [], 0
     while start < len(posyandu) and len(rows) < wanted:
         ids = [p.id for p in posyandu[start:start + size]]
-        rows += run(limit=wanted - len(rows), posyandu_ids=ids)
-        start, size = start + size, size * 2
+        rows += run(limit=wanted - len(rows), posyandu_ids=ids, moved_after_ids=moved)
+        start, size = start + size, size * growth
     return rows
 
 
@@ -431,10 +495,10 @@ def follow_up_list(scope, area: Area, month: Month, *, reason: str | None = None
     reasons = reason_codes(reason)
     limit = max(1, min(int(limit), MAX_LIMIT))
     after = decode_cursor(cursor) if cursor else None
-    with_ew = include_early_warning(area, reasons, early_warning)
-    warnings = _early_warning(area, month) if with_ew else {}
+    with_ew = include_early_warning(area, reasons, early_warning, whole_area=False)
+    warnings = Warnings() if with_ew else None
     report_settings()
-    rows = _page_rows(area, month, reasons, list(warnings), after, limit + 1)
+    rows = _page_rows(area, month, reasons, warnings, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     day = as_of(month)
@@ -507,14 +571,15 @@ def _category_label(code, language: str):
     return (labels[1] if language == "en" else labels[0]) if labels else code
 
 
-def rows(area: Area, month: Month, *, reasons: tuple[str, ...], warnings: dict, nik: str = "masked",
+def rows(area: Area, month: Month, *, reasons: tuple[str, ...], warnings: Warnings | None, nik: str = "masked",
          language: str = "id"):
     """Generator of download rows, read ``FETCH_ROWS`` at a time (bounded memory)."""
     report_settings()
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sa.text("SET LOCAL cursor_tuple_fraction = 1.0"))
     day = as_of(month)
-    result = db.session.execute(_reason_query(area, month, reasons=reasons, early_warning_ids=list(warnings))
+    result = db.session.execute(_reason_query(area, month, reasons=reasons,
+                                              early_warning_ids=warnings.ids() if warnings else None)
                                 .execution_options(yield_per=FETCH_ROWS, stream_results=True))
     try:
         for r in result:
@@ -541,7 +606,8 @@ def rows(area: Area, month: Month, *, reasons: tuple[str, ...], warnings: dict, 
                 "trend_status": r.m_trend_status if in_month else None,
                 "last_weighed_on": r.last_weighed_on,
                 "months_without_weighing": values["months_without_weighing"],
-                "early_warning_rules": ", ".join(f["rule"] for f in warnings.get(r.child_id, [])) or None,
+                "early_warning_rules": ", ".join(f["rule"] for f in warnings.flags(r.child_id)) or None
+                if warnings else None,
             }
             for code in fu.REASON_CODES:
                 out[f"reason_{code}"] = True if code in codes else None
@@ -560,8 +626,8 @@ def follow_up_document(scope, area: Area, month: Month, options: dict) -> Report
     reasons = reason_codes(options.get("reason"))
     nik = nik_visibility(scope, options.get("nik"))
     language = options.get("lang") or "id"
-    with_ew = include_early_warning(area, reasons, parse_flag(options.get("early_warning")))
-    warnings = _early_warning(area, month) if with_ew else {}
+    with_ew = include_early_warning(area, reasons, parse_flag(options.get("early_warning")), whole_area=True)
+    warnings = _early_warning(area, month) if with_ew else None
     if nik == "clear":
         audit("export_identifiers", "report", f"follow-up:{area.level}:{area.code}"[:40],
               changes={"month": [None, str(month)], "identifiers": [None, ["nik"]],

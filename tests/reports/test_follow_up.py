@@ -285,6 +285,7 @@ def test_cursor_pages_have_no_duplicates_or_gaps(client, world, monkeypatch, fir
     B1 all November and moved to A1 on 2 December: listed once, at B1."""
     from posyandu.reports import follow_up as ops
     monkeypatch.setattr(ops, "FIRST_SLICE", first_slice)
+    monkeypatch.setattr(ops, "FIRST_NARROWED_SLICE", first_slice)
     histories(world)
     tono = kid(world.posyandu_b1, "Tono", birth_date=date(2024, 5, 5))
     weigh(tono, date(2026, 10, 10), 10.0)
@@ -303,16 +304,27 @@ def test_cursor_pages_have_no_duplicates_or_gaps(client, world, monkeypatch, fir
         assert pages == -(-len(everyone) // limit)
     codes = [i["posyandu"]["code"] for i in whole["items"]]
     assert codes == sorted(codes) and codes[-1] == "PY-B1"
+    refer, pages = all_pages(client, world.dinkes_gresik, level="kabupaten", code="35.25", reason="severe_wasting",
+                             limit=2)
+    assert [i["child"]["name"] for i in refer] == ["Ani", "Bayu", "Cici", "Yuda"] and pages == 2
     r = get(client, world.dinkes_gresik, level="kabupaten", code="35.25", cursor="not-a-cursor")
     assert r.status_code == 422 and "cursor" in r.get_json()["errors"]
 
 
-def test_kabupaten_leaves_early_warning_out_unless_asked(client, world):
+def test_kabupaten_download_leaves_early_warning_out_unless_asked(client, world):
+    """A page evaluates the early warning of the posyandu it reads; a kabupaten's download would
+    evaluate them all, so it does only when asked."""
     histories(world)
     body = get(client, world.dinkes_gresik, level="kabupaten", code="35.25", limit=500).get_json()
-    assert body["early_warning_included"] is False and "Rani" not in by_name(body["items"])
-    puskesmas = get(client, world.staff_a, limit=500).get_json()
-    assert puskesmas["early_warning_included"] is True and "Rani" in by_name(puskesmas["items"])
+    assert body["early_warning_included"] is True and "Rani" in by_name(body["items"])
+    query = {"month": MONTH, "level": "kabupaten", "code": "35.25"}
+    text = client.get(URL + ".csv", query_string=query, headers=headers(world.dinkes_gresik)).get_data(as_text=True)
+    assert "Rani" not in text and "Ani" in text
+    text = client.get(URL + ".csv", query_string={**query, "early_warning": "true"},
+                      headers=headers(world.dinkes_gresik)).get_data(as_text=True)
+    assert "Rani" in text and "haz_decline" in text
+    puskesmas = client.get(URL + ".csv", query_string={"month": MONTH}, headers=headers(world.staff_a))
+    assert "Rani" in puskesmas.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("who, level, code, visible", [
