@@ -161,7 +161,7 @@ def _not_found(detail: str) -> dict:
 def _decide_create(scope, values, row, children, data, events, pos, row_has_content) -> dict:
     child = children.get(values["child_id"])
     if child is None:
-        return _not_found("No such child.")
+        return _invalid({"child_id": ["No such child."]})
     if row is not None:
         if row["deleted_at"] is None and row["child_id"] == values["child_id"] \
                 and ops._entered(row) == ops._entered(values):
@@ -407,7 +407,10 @@ def _compute_and_write(session, scope, events, children, existing, items, loaded
                 session.execute(_UPDATE_DELETED, deletes)
             ops._bulk_trend_update(session, trend_rows, now)
             savepoint.commit()
-        except sa.exc.DBAPIError:
+        except (sa.exc.IntegrityError, sa.exc.DataError):
+            # e.g. a concurrent request inserted one of these ids: the per-record path decides
+            # (posyandu/concurrent_writes.py). A lost connection is not caught: it leaves as the
+            # 503 of posyandu/database_outage.py, not as a PendingRollbackError later.
             savepoint.rollback()
             return None
         ops._expire_loaded(session, [*new_rows, *(e["b_id"] for e in edits), *(d["b_id"] for d in deletes)])
