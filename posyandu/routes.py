@@ -20,3 +20,15 @@ def API_BLUEPRINTS():
     from .quality.routes import blp as quality
     return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
             early_warning, fhir, quality, report_exports, charts]
+
+
+def SYNC_ADAPTERS():
+    """The record types ``/sync/push`` accepts: entity name -> ``posyandu.sync.adapters.Adapter``."""
+    from .children.sync_adapter import ADAPTER as child
+    from .measurements.sync_adapter import ADAPTER as measurement
+    from .immunizations.sync_adapter import ADAPTER as immunization
+    return {
+        "child": child,
+        "measurement": measurement,
+        "immunization": immunization,
+    }

@@ -44,6 +44,7 @@ from ..sync.changes import record_change
 from . import assessment
 from . import operations as ops
 from .schemas import MeasurementCreate
+from .sync_records import clean as _clean, row_has_content, update_data as _update_data
 
 _T = ops._T
 _C = ops._C
@@ -69,8 +70,6 @@ def apply_batch(scope, items: list[dict]) -> list[dict] | None:
     by ``sync.push`` (``data`` carries ``id`` and ``client_updated_at``). Returns one result per
     item, ``{"status", "version"?, "record"?, "warnings"?, "errors"?, "detail"?}``, or ``None``.
     """
-    from .sync_adapter import _clean, _update_data, row_has_content
-
     if not items or scope.is_parent or not scope.can_write_children:
         return None
     try:
