@@ -51,30 +51,119 @@ def is_unique_violation(error: BaseException) -> bool:
     return "UNIQUE constraint failed" in str(orig)
 
 
-_INSERT_IGNORING: dict = {}
+class Returned:
+    """A companion row's value taken from the row just inserted (its column ``name``; as text
+    with ``as_text``): on PostgreSQL read from the INSERT's RETURNING, so it costs no parameter."""
+
+    __slots__ = ("name", "as_text")
+
+    def __init__(self, name: str, as_text: bool = False):
+        self.name, self.as_text = name, as_text
 
 
-def _insert_ignoring(dialect_name: str, table: sa.Table):
-    key = (dialect_name, table)
-    stmt = _INSERT_IGNORING.get(key)
-    if stmt is None:
-        if dialect_name == "postgresql":
-            stmt = postgresql.insert(table).on_conflict_do_nothing()
-        elif dialect_name == "sqlite":
-            stmt = sqlite.insert(table).on_conflict_do_nothing()
-        # RETURNING tells whether the row went in (the drivers' rowcount is not reliable here)
-        else:  # pragma: no cover - the project runs on PostgreSQL and SQLite only
-            raise NotImplementedError(dialect_name)
-        stmt = _INSERT_IGNORING[key] = stmt.returning(sa.literal_column("1"))
+class Constant:
+    """A companion row's fixed value (an identifier such as ``'create'``), written into the SQL."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str):
+        if not value.replace("_", "").isalnum():
+            raise ValueError("constants are plain identifiers")
+        self.value = value
+
+
+_STATEMENTS: dict = {}
+
+
+def _statement(dialect_name: str, table: sa.Table, keys: tuple, companions: tuple):
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING``; on PostgreSQL with each companion
+    ``INSERT ... SELECT ... FROM`` the new row in the same statement (data-modifying CTEs), so
+    the companions go in exactly when the row does, in one round trip. Built once per shape."""
+    shape = (dialect_name, table, keys, companions)
+    stmt = _STATEMENTS.get(shape)
+    if stmt is not None:
+        return stmt
+    if dialect_name == "postgresql":
+        insert = postgresql.insert(table)
+    elif dialect_name == "sqlite":
+        insert = sqlite.insert(table)
+    else:  # pragma: no cover - the project runs on PostgreSQL and SQLite only
+        raise NotImplementedError(dialect_name)
+    insert = insert.values({k: sa.bindparam(k, type_=table.c[k].type) for k in keys}).on_conflict_do_nothing()
+    returned = sorted({v[1] for _, spec in companions for v in spec if v[0] == "returned"} | {keys[0]})
+    # RETURNING tells whether the row went in (the drivers' rowcount is not reliable here)
+    insert = insert.returning(*(table.c[name] for name in returned))
+    if dialect_name == "postgresql" and companions:
+        new = insert.cte("new_row")
+        ctes = []
+        for i, (companion, spec) in enumerate(companions):
+            columns, values = [], []
+            for kind, column, extra in ((v[0], v[2], v) for v in spec):
+                col = companion.c[column]
+                if kind == "returned":
+                    value = new.c[extra[1]]
+                    value = sa.cast(value, sa.String) if extra[3] else value
+                elif kind == "constant":
+                    value = sa.cast(sa.literal_column(f"'{extra[1]}'"), col.type)
+                else:
+                    value = sa.bindparam(f"c{i}_{column}", type_=col.type)
+                columns.append(column)
+                values.append(value)
+            ctes.append(sa.insert(companion).from_select(columns, sa.select(*values).select_from(new))
+                        .cte(f"companion_{i}"))
+        stmt = sa.select(new.c[keys[0]]).add_cte(*ctes)
+    else:
+        stmt = insert
+    _STATEMENTS[shape] = stmt
     return stmt
 
 
-def insert_new(session, table: sa.Table, values: dict) -> None:
+def _spec(values: dict) -> tuple:
+    out = []
+    for column, value in values.items():
+        if isinstance(value, Returned):
+            out.append(("returned", value.name, column, value.as_text))
+        elif isinstance(value, Constant):
+            out.append(("constant", value.value, column, None))
+        else:
+            out.append(("param", None, column, None))
+    return tuple(out)
+
+
+def insert_new(session, table: sa.Table, values: dict, companions=()) -> None:
     """Insert one row; :class:`KeyTaken` when a row with one of its unique keys exists (on
-    PostgreSQL after waiting for the transaction that is inserting it, if it commits)."""
-    stmt = _insert_ignoring(session.get_bind().dialect.name, table)
-    if session.execute(stmt, values).first() is None:
+    PostgreSQL after waiting for the transaction that is inserting it, if it commits).
+
+    ``companions``: ``(table, {column: value | Returned | Constant})`` rows that belong to the
+    new row (its audit event, its sync change-log entry) and are inserted only when it is: on
+    PostgreSQL in the same statement (one round trip instead of one per row), elsewhere right
+    after it."""
+    dialect_name = session.get_bind().dialect.name
+    keys = tuple(values)
+    shapes = tuple((companion.name, _spec(spec)) for companion, spec in companions)
+    tables = {companion.name: companion for companion, _ in companions}
+    stmt = _statement(dialect_name, table, keys, tuple((tables[name], spec) for name, spec in shapes))
+    params = dict(values)
+    if dialect_name == "postgresql":
+        for i, (companion, spec) in enumerate(companions):
+            params.update({f"c{i}_{column}": value for column, value in spec.items()
+                           if not isinstance(value, (Returned, Constant))})
+        if session.execute(stmt, params).first() is None:
+            raise KeyTaken()
+        return
+    if session.execute(stmt, params).first() is None:
         raise KeyTaken()
+    for companion, spec in companions:
+        row = {}
+        for column, value in spec.items():
+            if isinstance(value, Returned):
+                value = values[value.name]
+                row[column] = str(value) if value is not None and spec[column].as_text else value
+            elif isinstance(value, Constant):
+                row[column] = value.value
+            else:
+                row[column] = value
+        session.execute(sa.insert(companion), row)
 
 
 @contextmanager

@@ -53,14 +53,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from ..audit.log import audit, field_diff
+from ..audit.log import audit, creation_companion as audit_creation, field_diff
 from ..children.models import Child
 from ..concurrent_writes import insert_new, replay_when_taken
 from ..core.growth.trend import month_index
 from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
-from ..sync.changes import record_change
+from ..sync.changes import creation_companion as change_creation, record_change
 from . import assessment
 from .models import Measurement
 from .schemas import dump_measurement
@@ -271,8 +271,12 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
     row.update(computed)
     # a Core INSERT (no unit of work for one plain row), the first write of this operation: a
     # concurrent request that committed the same id meanwhile makes it KeyTaken and the
-    # operation is replayed as a retry (posyandu/concurrent_writes.py)
-    insert_new(session, _T, {k: v for k, v in row.items() if v is not None or k not in _NULL_WHEN_OMITTED})
+    # operation is replayed as a retry (posyandu/concurrent_writes.py). Its audit event and
+    # change-log entry go in with it (on PostgreSQL in the same statement: one round trip).
+    insert_new(session, _T, {k: v for k, v in row.items() if v is not None or k not in _NULL_WHEN_OMITTED},
+               companions=(audit_creation("measurement", field_diff({}, {k: v for k, v in values.items()
+                                                                      if v is not None})),
+                           change_creation("measurement")))
     changed_ids = []
     if back_dated:  # later statuses may change
         rows_now = history + [{"id": mid, "measured_on": row["measured_on"], "created_at": now,
@@ -280,9 +284,7 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
         changes = [ch for ch in assessment.trend_updates(child, rows_now) if ch["id"] != mid]
         _bulk_trend_update(session, changes, now)
         changed_ids = [ch["id"] for ch in changes]
-    audit("create", "measurement", mid, changes=field_diff({}, {k: v for k, v in values.items() if v is not None}),
-          posyandu_id=child.posyandu_id, child_id=child.id)
-    _note_changes(session, child, [mid, *changed_ids])
+    _note_changes(session, child, changed_ids)
     session.flush()
     return StoredMeasurement(**row), True
 
