@@ -9,6 +9,11 @@ assessments; then VACUUM ANALYZE), starts ``gunicorn wsgi:app`` and, from a sepa
 process, measures:
 
 0. a baseline in the same run: GET /health (no database, no auth) in the same closed loop;
+0b. the floor in the same run: the same POST bodies to ``benchmarks/floor_app.py`` (a minimal
+   Flask-SQLAlchemy endpoint that SELECTs the child by key and INSERTs one row; served by its
+   own gunicorn with the same workers and database), in the same closed loop just before and
+   just after step 1; the target (issue 8) is the real POST at >= 0.70 of the floor's rate;
+   gunicorn and PostgreSQL CPU per request are reported for both;
 1. single measurement POST throughput and p50/p95/p99 latency at 16 concurrent clients, closed
    loop (each client sends its next request when the last one answered), then open loop at a
    fixed offered rate (300/s), latency counted from each request's scheduled time;
@@ -246,6 +251,21 @@ async def _open_loop(port: int, requests: list[bytes], concurrency: int, rate: f
     return statuses, latencies, time.perf_counter() - start
 
 
+def _measured(port: int, requests: list[bytes], concurrency: int, warmup: int, match: str) -> dict:
+    """A closed-loop run with its latencies and the server's and PostgreSQL's CPU per request
+    (all requests, warm-up included, over the CPU of the whole run)."""
+    is_server = lambda cmd: "gunicorn" in cmd and match in cmd  # noqa: E731
+    is_postgres = lambda cmd: cmd.startswith("postgres:")  # noqa: E731
+    cpu = (cpu_seconds(is_server), cpu_seconds(is_postgres))
+    statuses, latencies, wall = asyncio.run(_closed_loop(port, requests, concurrency, warmup))
+    app_cpu, db_cpu = cpu_seconds(is_server) - cpu[0], cpu_seconds(is_postgres) - cpu[1]
+    latencies.sort()
+    return {"requests": len(latencies), "seconds": wall, "rps": len(latencies) / wall,
+            "p50_ms": _percentile(latencies, 50), "p95_ms": _percentile(latencies, 95),
+            "p99_ms": _percentile(latencies, 99), "statuses": statuses,
+            "app_cpu_ms": 1000 * app_cpu / len(requests), "db_cpu_ms": 1000 * db_cpu / len(requests)}
+
+
 def _percentile(sorted_values: list[float], p: float) -> float:
     """Nearest-rank percentile in milliseconds."""
     return sorted_values[min(len(sorted_values) - 1, int(round(p / 100 * len(sorted_values))) - 1)] * 1000
@@ -284,11 +304,17 @@ def _drive(port: int, plan: dict) -> dict:
     health_statuses, health_latencies, health_wall = asyncio.run(
         _closed_loop(port, [health] * (warmup + n_requests), concurrency, warmup))
     baseline = {"rps": len(health_latencies) / health_wall, "statuses": health_statuses}
-    statuses, latencies, wall = asyncio.run(_closed_loop(port, closed, concurrency, warmup))
-    latencies.sort()
-    post = {"requests": len(latencies), "seconds": wall, "rps": len(latencies) / wall,
-            "p50_ms": _percentile(latencies, 50), "p95_ms": _percentile(latencies, 95),
-            "p99_ms": _percentile(latencies, 99), "statuses": statuses}
+    floor_port = plan["floor_port"]
+    floor_jobs = children[len(jobs):len(jobs) + 2 * (warmup + n_requests)]
+    floor_encoded = [_post_bytes(floor_port, measurement_body(cid, today, rng, (today - birth).days), "-")
+                     for cid, pid, sex, birth in floor_jobs]
+    half = len(floor_encoded) // 2
+    floor_runs = [_measured(floor_port, floor_encoded[:half], concurrency, warmup, plan["floor_match"])]
+    post = _measured(port, closed, concurrency, warmup, plan["app_match"])
+    floor_runs.append(_measured(floor_port, floor_encoded[half:], concurrency, warmup, plan["floor_match"]))
+    floor = {"runs": floor_runs, "rps": sum(r["rps"] for r in floor_runs) / len(floor_runs),
+             "app_cpu_ms": sum(r["app_cpu_ms"] for r in floor_runs) / len(floor_runs),
+             "db_cpu_ms": sum(r["db_cpu_ms"] for r in floor_runs) / len(floor_runs)}
 
     # 1b. open loop: a fixed offered rate spread over the same N clients. Latency is measured
     # from each request's *scheduled* time, so a slow server cannot hide queueing (no
@@ -340,7 +366,7 @@ def _drive(port: int, plan: dict) -> dict:
         if not page["has_more"]:
             break
     pull_seconds = time.perf_counter() - t0
-    return ({"baseline": baseline, "post": post, "offered": offered, "push": {"status": status, "seconds": push_seconds, "summary": push_summary,
+    return ({"baseline": baseline, "post": post, "floor": floor, "offered": offered, "push": {"status": status, "seconds": push_seconds, "summary": push_summary,
                                         "retry_seconds": push_retry_seconds, "retry_summary": retry_summary,
                                         "retry_status": status_retry},
                  "pull": {"seconds": pull_seconds, "pages": pages, "records": records_pulled, "entities": entities,
@@ -416,7 +442,7 @@ def main(argv=None) -> int:
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     database_url = admin_url.set(database=name).render_as_string(hide_password=False)
-    gunicorn = None
+    gunicorn = floor_server = None
     try:
         print(f"seeding {args.posyandu} posyandu, {args.children} children, {args.years} years of monthly visits …",
               flush=True)
@@ -436,12 +462,19 @@ def main(argv=None) -> int:
         (ROOT / "benchmarks" / "out").mkdir(exist_ok=True)
         log = open(ROOT / "benchmarks" / "out" / "gunicorn-bench.log", "w")
         gunicorn = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+        floor_port = free_port()
+        floor_cmd = [str(BIN / "gunicorn"), "--workers", str(args.workers), "--bind", f"127.0.0.1:{floor_port}",
+                     "--log-level", "warning", *args.gunicorn_args.split(), "floor_app:app"]
+        floor_server = subprocess.Popen(floor_cmd, cwd=ROOT / "benchmarks", env=env, stdout=log, stderr=log,
+                                        start_new_session=True)
         wait_for(port)
-        print(f"gunicorn: {' '.join(cmd[1:])}", flush=True)
+        wait_for(floor_port)
+        print(f"gunicorn: {' '.join(cmd[1:])}; floor: {' '.join(floor_cmd[1:])}", flush=True)
         plan = {"posyandu_ids": info["posyandu_ids"], "kader": info["kader"],
                 "children": [(str(c), p, s, b) for c, p, s, b in info["children"]],
                 "requests": args.requests, "warmup": args.warmup, "concurrency": args.concurrency,
-                "pull_limit": args.pull_limit, "offered_rate": args.offered_rate, "offered": args.offered}
+                "pull_limit": args.pull_limit, "offered_rate": args.offered_rate, "offered": args.offered,
+                "floor_port": floor_port, "floor_match": f"127.0.0.1:{floor_port}", "app_match": f"127.0.0.1:{port}"}
         ctx = mp.get_context("spawn")
         queue = ctx.Queue()
         is_gunicorn = lambda cmd: "gunicorn" in cmd and f"127.0.0.1:{port}" in cmd  # noqa: E731
@@ -456,9 +489,10 @@ def main(argv=None) -> int:
             print(result["error"], file=sys.stderr)
             return 1
     finally:
-        if gunicorn is not None:
-            os.killpg(gunicorn.pid, signal.SIGTERM)
-            gunicorn.wait(timeout=30)
+        for server in (gunicorn, floor_server):
+            if server is not None:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait(timeout=30)
         with admin.connect() as connection:
             connection.exec_driver_sql(
                 f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()")
@@ -473,6 +507,15 @@ def main(argv=None) -> int:
           f"p50 {post['p50_ms']:.1f} ms, p95 {post['p95_ms']:.1f} ms, p99 {post['p99_ms']:.1f} ms; "
           f"statuses {post['statuses']}   [target ≥ 300 req/s with p95 < 50 ms: "
           f"{'met' if post['rps'] >= 300 and post['p95_ms'] < 50 else 'NOT met'}]")
+    floor = result["floor"]
+    ratio = post["rps"] / floor["rps"]
+    floor_rps = " / ".join(f"{r['rps']:.0f}" for r in floor["runs"])
+    floor_p95 = " / ".join(f"{r['p95_ms']:.1f}" for r in floor["runs"])
+    print(f"floor (benchmarks/floor_app.py: SELECT the child, INSERT one row), same closed loop before / after "
+          f"the POST run: {floor_rps} req/s, p95 {floor_p95} ms")
+    print(f"measurement POST / floor: {ratio:.2f}   [target >= 0.70: {'met' if ratio >= 0.70 else 'NOT met'}]; "
+          f"CPU per request: gunicorn {post['app_cpu_ms']:.2f} ms vs floor {floor['app_cpu_ms']:.2f} ms, "
+          f"PostgreSQL {post['db_cpu_ms']:.2f} ms vs floor {floor['db_cpu_ms']:.2f} ms")
     print(f"measurement POST, open loop at {offered['rate']:.0f} req/s offered over {args.concurrency} clients: "
           f"achieved {offered['achieved_rps']:.0f} req/s; p50 {offered['p50_ms']:.1f} ms, "
           f"p95 {offered['p95_ms']:.1f} ms, p99 {offered['p99_ms']:.1f} ms; statuses {offered['statuses']}   "

@@ -89,7 +89,9 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .health import blp as health_blp
-    from .routes import API_BLUEPRINTS
+    from .routes import API_BLUEPRINTS, SYNC_ADAPTERS
+    from .sync.adapters import register_adapters
+    register_adapters(app, SYNC_ADAPTERS())
     app.register_blueprint(health_blp)
     api = app.extensions["posyandu.api"]
     for blueprint in API_BLUEPRINTS():

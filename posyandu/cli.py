@@ -33,7 +33,7 @@ def main() -> None:
     """``posyandu`` console script: the flask CLI bound to this app (``posyandu db upgrade`` …)."""
     from flask.cli import FlaskGroup
 
-    from . import create_app
-    os.environ.setdefault("FLASK_APP", "posyandu")
-    group = FlaskGroup(create_app=lambda: create_app())
-    sys.exit(group.main())
+    # Flask loads the factory by name (this module is imported BY create_app: importing the
+    # package here would close an import circle)
+    os.environ["FLASK_APP"] = "posyandu:create_app()"
+    sys.exit(FlaskGroup().main())

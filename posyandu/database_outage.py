@@ -115,24 +115,20 @@ def summarise(error: BaseException) -> str:
     return f"{type(orig).__name__}: {first_line}"
 
 
-def unavailable_response():
-    """503 problem+json with Retry-After, in the caller's language (chosen without the database:
-    the access token's ``lang`` claim or Accept-Language; posyandu/i18n)."""
-    from .errors import problem_response
-    return problem_response(
-        503, "Service unavailable", slug="database-unavailable",
-        detail="The database is temporarily unavailable. Please try again in a few seconds.",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+#: Called once per refused request; ``posyandu.metrics`` registers its counter here (this
+#: module stays below errors and metrics: it imports neither).
+refusal_listeners: list = []
 
 
-def response_for(error: BaseException):
-    """The 503 for a database outage (logged, rate-limited), else ``None``."""
+def refuse(error: BaseException) -> bool:
+    """True when ``error`` is a database outage: logged (rate-limited) and counted; the caller
+    then answers ``errors.unavailable_response()`` (503 + Retry-After)."""
     if not is_database_unavailable(error):
-        return None
+        return False
     outage_log.refused(error)
-    from .metrics import note_database_unavailable
-    note_database_unavailable()
-    return unavailable_response()
+    for listener in refusal_listeners:
+        listener()
+    return True
 
 
 # ------------------------------------------------------------------ pool hooks (all engines)

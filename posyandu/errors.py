@@ -202,6 +202,20 @@ class Api(SmorestApi):
                                 headers=headers)
 
 
+def unavailable_response():
+    """503 problem+json with Retry-After, in the caller's language (chosen without the database:
+    the access token's ``lang`` claim or Accept-Language; posyandu/i18n)."""
+    return problem_response(
+        503, "Service unavailable", slug="database-unavailable",
+        detail="The database is temporarily unavailable. Please try again in a few seconds.",
+        headers={"Retry-After": str(database_outage.RETRY_AFTER_SECONDS)})
+
+
+def outage_response(error: BaseException):
+    """The 503 for a database outage (logged, rate-limited, counted), else ``None``."""
+    return unavailable_response() if database_outage.refuse(error) else None
+
+
 def register_error_handlers(app) -> None:
     @app.errorhandler(Problem)
     def _problem(error: Problem):
@@ -218,10 +232,10 @@ def register_error_handlers(app) -> None:
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
             original = getattr(error, "original_exception", None)
-            if original is None or (outage := database_outage.response_for(original)) is None:
+            if original is None or (outage := outage_response(original)) is None:
                 return app.extensions["posyandu.api"].handle_http_exception(error)
             return outage
-        if (outage := database_outage.response_for(error)) is not None:
+        if (outage := outage_response(error)) is not None:
             return outage  # 503 + Retry-After, one log line per interval (no traceback)
         if current_app.testing:
             raise error

@@ -89,6 +89,9 @@ def init_app(app: Flask) -> None:
     token = app.config.get("METRICS_TOKEN") or None
     networks = parse_networks(app.config.get("METRICS_ALLOWED_NETWORKS"))
     app.register_blueprint(blp)
+    from .database_outage import refusal_listeners
+    if note_database_unavailable not in refusal_listeners:
+        refusal_listeners.append(note_database_unavailable)
     if not token and not networks:
         return
     app.extensions[EXTENSION_KEY] = Settings(token, networks)

@@ -24,3 +24,15 @@ def API_BLUEPRINTS():
             early_warning, fhir, quality, report_exports, charts,
             nutrition_reports,
             report_follow_up]
+
+
+def SYNC_ADAPTERS():
+    """The record types ``/sync/push`` accepts: entity name -> ``posyandu.sync.adapters.Adapter``."""
+    from .children.sync_adapter import ADAPTER as child
+    from .measurements.sync_adapter import ADAPTER as measurement
+    from .immunizations.sync_adapter import ADAPTER as immunization
+    return {
+        "child": child,
+        "measurement": measurement,
+        "immunization": immunization,
+    }

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Flask, g
 
-from . import database_outage
+from .errors import outage_response
 from .extensions import db
 
 
@@ -27,7 +27,7 @@ def register_request_transaction(app: Flask) -> None:
             except Exception as exc:
                 # The connection died during COMMIT: we cannot tell whether it landed, so the
                 # client is told to retry (a retry by the same UUID is a duplicate if it did).
-                outage = database_outage.response_for(exc)
+                outage = outage_response(exc)
                 if outage is None:
                     raise
                 session.rollback()

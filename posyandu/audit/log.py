@@ -46,6 +46,20 @@ def field_diff(before: dict, after: dict) -> dict:
 _INSERT = sa.insert(AuditEvent.__table__).inline()
 
 
+def creation_companion(entity: str, changes: dict | None) -> tuple:
+    """The ``create`` event of a row inserted by ``concurrent_writes.insert_new``, as one of its
+    companions: the same event :func:`audit` writes (the row's ``id``, ``posyandu_id``,
+    ``child_id`` and ``created_at`` are read from the inserted row)."""
+    from ..concurrent_writes import Constant, Returned
+    request = has_request_context()
+    return (AuditEvent.__table__, {
+        "at": Returned("created_at"), "action": Constant("create"), "entity": Constant(entity),
+        "entity_id": Returned("id", as_text=True), "changes": changes or None,
+        "posyandu_id": Returned("posyandu_id"), "child_id": Returned("child_id", as_text=True),
+        "user_id": g.get("current_user_id") if request else None,
+        "request_id": g.get("request_id") if request else None})
+
+
 def audit(action: str, entity: str, entity_id, *, changes: dict | None = None,
           posyandu_id: int | None = None, child_id=None, user_id: int | None = None) -> None:
     """Append one audit event in the current transaction (a plain INSERT, no ORM object:

@@ -200,11 +200,14 @@ def set_password(user: User, new_password: str, *, field: str = "new_password") 
     db.session.flush()
 
 
+class WrongCurrentPassword(InvalidInput):
+    """The current password given to a password change is wrong (the route counts it against
+    the rate limit; operations know nothing of limits)."""
+
+
 def change_own_password(user: User, current_password: str, new_password: str) -> TokenPair:
-    from .ratelimit import mark_failed
     if not verify_password(user.password_hash, current_password):
-        mark_failed()
-        raise InvalidInput("The current password is wrong.",
+        raise WrongCurrentPassword("The current password is wrong.",
                            errors={"current_password": ["The current password is wrong."]})
     if current_password == new_password:
         raise InvalidInput("Choose a different password.",

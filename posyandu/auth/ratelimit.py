@@ -28,6 +28,7 @@ from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
 
 from ..extensions import limiter
+from .operations import find_by_login
 from .phones import InvalidPhone, looks_like_phone, normalise_phone
 
 LOGIN_ACCOUNT_LIMIT = "5 per 15 minutes"
@@ -62,7 +63,6 @@ def account_key_for(identifier: str | None) -> str:
 def _login_account_key() -> str:
     """The account the attempt is for: its user id when it exists (so the username and the phone
     in any format share one counter), else the normalised identifier."""
-    from .operations import find_by_login
     body = request.get_json(silent=True)
     identifier = body.get("login") if isinstance(body, dict) else None
     identifier = identifier if isinstance(identifier, str) else ""

@@ -114,7 +114,12 @@ def change_password(body):
     before the change stops working. Answers a fresh pair for this device.
     """
     user = load_current_user()
-    return ops.change_own_password(user, body["current_password"], body["new_password"]).__dict__
+    try:
+        pair = ops.change_own_password(user, body["current_password"], body["new_password"])
+    except ops.WrongCurrentPassword:
+        mark_failed()
+        raise
+    return pair.__dict__
 
 
 @blp.route("/me", methods=["GET"])

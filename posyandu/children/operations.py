@@ -49,12 +49,12 @@ import uuid
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..audit.log import audit, field_diff
 from ..auth.phones import InvalidPhone, normalise_phone
 from ..auth.scope import SUPERVISOR_ROLES
+from ..concurrent_writes import new_rows, replay_when_taken
 from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
@@ -331,6 +331,7 @@ def _touch(child: Child, scope) -> None:
 
 # --------------------------------------------------------------------------- create / update
 
+@replay_when_taken
 def create_child(scope, data: dict) -> tuple[Child, list[dict], bool]:
     _require_writer(scope)
     child_id = data["id"]
@@ -345,19 +346,10 @@ def create_child(scope, data: dict) -> tuple[Child, list[dict], bool]:
     _apply(child, values, identifiers)
     if not child.desa_code:
         child.desa_code = posyandu.desa_code
-    savepoint = db.session.begin_nested()
-    try:
+    with new_rows(db.session):  # the same id committed meanwhile: replayed as a retry
         db.session.add(child)
         if guardians:
             _set_guardians(child, guardians)
-        db.session.flush()
-        savepoint.commit()
-    except IntegrityError:
-        savepoint.rollback()
-        existing = db.session.get(Child, child_id)
-        if existing is None:
-            raise
-        return _replay_create(scope, existing, data)  # a concurrent retry won the race
     audit("create", "child", child.id, changes=field_diff({}, _snapshot(child)),
           posyandu_id=child.posyandu_id, child_id=child.id)
     _record_child_change(child)

@@ -1,4 +1,4 @@
-"""The child registry as seen by ``/sync/push`` (``posyandu.sync.push.Adapter``).
+"""The child registry as seen by ``/sync/push`` (``posyandu.sync.adapters.Adapter``).
 
 Phones push the REST field names (``ChildCreateSchema`` / ``ChildUpdateSchema``). Server-owned
 fields a phone may echo back from ``/sync/pull`` (masked identifiers, status, version, …) are
@@ -10,7 +10,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ..errors import NotFound
-from ..sync.push import Adapter
+from ..sync.adapters import Adapter
 from . import operations as ops
 from .schemas import ChildCreateSchema, ChildUpdateSchema
 

@@ -338,7 +338,7 @@ def _recompute(child_ids: list[uuid.UUID], summary: DemoSummary) -> None:
 def _load_immunizations(summary: DemoSummary, user_ids: dict[str, int], today: date) -> None:
     """Doses for the demo children (most up to date, a few overdue, two dropouts): demo/immunizations.py."""
     from .immunizations import load_immunizations
-    load_immunizations(summary, user_ids, today)
+    load_immunizations(summary, user_ids, today, seed=SEED, namespace=NAMESPACE, n_children=N_CHILDREN)
 
 
 def _fill_report_summary(child_ids: list[uuid.UUID], summary: DemoSummary) -> None:

@@ -74,17 +74,18 @@ def _simulate(birth: date, rule: str, today: date, region, rng: random.Random, p
     return [(code, on, places[code]) for code, on in given]
 
 
-def load_immunizations(summary, user_ids: dict[str, int], today: date) -> None:
-    """Give the demo children their doses (see the module docstring); appends a summary line."""
+def load_immunizations(summary, user_ids: dict[str, int], today: date, *, seed, namespace: uuid.UUID,
+                       n_children: int) -> None:
+    """Give the demo children their doses (see the module docstring); appends a summary line.
+    ``seed``, ``namespace`` and ``n_children`` are demo/data.py's (passed in: no import circle)."""
     from ..children.models import Child
     from ..core.schedule import default_schedule
     from ..immunizations import operations as ops
     from ..immunizations.models import Immunization
     from ..regions.models import Posyandu
     from ..sync.changes import record_change
-    from .data import NAMESPACE, N_CHILDREN, SEED
 
-    child_ids = [uuid.uuid5(NAMESPACE, f"child-{i}") for i in range(N_CHILDREN)]
+    child_ids = [uuid.uuid5(namespace, f"child-{i}") for i in range(n_children)]
     have_doses = set(db.session.scalars(sa.select(Immunization.child_id).where(
         Immunization.child_id.in_(child_ids)).distinct()))
     children = db.session.execute(
@@ -104,10 +105,10 @@ def load_immunizations(summary, user_ids: dict[str, int], today: date) -> None:
     plans = _plans(children, today, parents_children)
     rows = []
     for child in children:
-        rng = random.Random(f"{SEED}-{child.id}-immunizations")
+        rng = random.Random(f"{seed}-{child.id}-immunizations")
         for code, on, place in _simulate(child.birth_date, child.session_rule, today,
                                          regions[child.kabupaten_code], rng, plans[child.id]):
-            rows.append({"id": uuid.uuid5(NAMESPACE, f"{child.id}-dose-{code}"), "child_id": child.id,
+            rows.append({"id": uuid.uuid5(namespace, f"{child.id}-dose-{code}"), "child_id": child.id,
                          "posyandu_id": child.posyandu_id, "dose_code": code, "vaccine_code": series[code],
                          "given_on": on, "place": place, "place_name": "RS/Puskesmas tempat lahir"
                          if place == "other_facility" else None, "given_by_user_id": None,

@@ -17,6 +17,7 @@ from ..audit.log import audit, field_diff
 from ..auth.models import User
 from ..db import utcnow
 from ..errors import NotFound
+from ..concurrent_writes import new_rows, replay_when_taken
 from ..extensions import db
 from ..reminders import planning
 from .models import Device
@@ -36,6 +37,7 @@ def list_devices(user: User) -> list[Device]:
                               .order_by(Device.id)).scalars().all()
 
 
+@replay_when_taken
 def register_device(user: User, data: dict) -> tuple[Device, bool]:
     """Register (or re-register) a token for ``user``; returns (device, created)."""
     now = utcnow()
@@ -44,8 +46,8 @@ def register_device(user: User, data: dict) -> tuple[Device, bool]:
     if created:
         device = Device(user_id=user.id, token=data["token"], kind=data["kind"], platform=data["platform"],
                         app_version=data.get("app_version"), created_at=now, last_seen_at=now)
-        db.session.add(device)
-        db.session.flush()
+        with new_rows(db.session):  # the same token registered meanwhile: replayed as a re-registration
+            db.session.add(device)
         audit("register", "device", device.id, changes={"kind": [None, device.kind],
                                                         "platform": [None, device.platform]})
     else:

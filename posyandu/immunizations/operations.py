@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from ..audit.log import audit, field_diff
 from ..auth.models import User
 from ..children.models import Child
+from ..concurrent_writes import new_rows, replay_when_taken
 from ..core import calendar as cal
 from ..core.schedule import (DoseStatus, RegionSettings, add_months, default_schedule, dose_name, dropouts,
                              evaluate_child, join_vaccine_names, schedule_version)
@@ -98,6 +99,7 @@ def _region_dict(settings: RegionSettings, source: str | None = None) -> dict:
             "cohort_born_from": cohorts, "source": source}
 
 
+@replay_when_taken
 def put_region_settings(scope, kabupaten_code: str, data: dict) -> dict:
     """Create or replace a kabupaten's settings (admin, or dinkes of that kabupaten)."""
     from ..regions.models import Region
@@ -113,14 +115,18 @@ def put_region_settings(scope, kabupaten_code: str, data: dict) -> dict:
                                    for k, v in sorted((data.get("cohort_born_from") or {}).items())},
               "note": data.get("note")}
     before = {} if row is None else {k: getattr(row, k) for k in values}
-    if row is None:
+    new = row is None
+    if new:
         row = ImmunizationRegionSetting(kabupaten_code=kabupaten_code)
-        db.session.add(row)
     for key, value in values.items():
         setattr(row, key, value)
     row.updated_by_id = scope.user_id
     row.updated_at = utcnow()
-    db.session.flush()
+    if new:
+        with new_rows(db.session):  # another request created it meanwhile: replayed as a replacement
+            db.session.add(row)
+    else:
+        db.session.flush()
     changes = field_diff(before, values)
     if changes:
         audit("update" if before else "create", "region_setting", kabupaten_code, changes=changes)
@@ -207,11 +213,12 @@ def _require_writer(scope) -> None:
         raise Forbidden("Parents can read their children's immunizations but not change them.")
 
 
-def load_child(scope, child_id) -> Child:
+def load_child(scope, child_id, field: str | None = None) -> Child:
+    """The child in scope; else 404, naming ``field`` when the child id came in the body."""
     child = db.session.execute(sa.select(Child).where(Child.id == child_id, scope.child_clause())
                                ).scalar_one_or_none()
     if child is None:
-        raise NotFound("No such child.")
+        raise NotFound("No such child.", errors={field: ["No such child."]} if field else None)
     return child
 
 
@@ -284,10 +291,11 @@ def _flush_unique(row: Immunization) -> None:
 # ---------------------------------------------------------------------------------------
 # create
 # ---------------------------------------------------------------------------------------
+@replay_when_taken
 def record_immunization(scope, data: dict):
     _require_writer(scope)
     iid, child_id = data["id"], data["child_id"]
-    child = load_child(scope, child_id)
+    child = load_child(scope, child_id, field="child_id")
     existing = db.session.get(Immunization, iid)
     if existing is not None:
         if existing.deleted_at is None and existing.child_id == child_id and _entered(existing) == _entered(data):
@@ -307,8 +315,8 @@ def record_immunization(scope, data: dict):
                        vaccine_code=_series(values["dose_code"]), is_valid=True,
                        client_updated_at=data.get("client_updated_at"), created_by_id=scope.user_id,
                        updated_by_id=scope.user_id, created_at=now, updated_at=now, **values)
-    db.session.add(row)
-    _flush_unique(row)
+    with new_rows(db.session):  # the same id or dose committed meanwhile: replayed as a retry
+        db.session.add(row)
     revalidate_child(child_id, exclude_from_changes={row.id})
     audit("create", "immunization", row.id,
           changes=field_diff({}, {k: v for k, v in values.items() if v is not None}),

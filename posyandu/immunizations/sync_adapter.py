@@ -1,4 +1,4 @@
-"""Immunizations as seen by ``/sync/push`` (``posyandu.sync.push.Adapter``).
+"""Immunizations as seen by ``/sync/push`` (``posyandu.sync.adapters.Adapter``).
 
 Phones push the REST field names (``ImmunizationSyncCreate``: the create body plus
 ``child_id``; ``ImmunizationUpdate`` for edits). Server-owned fields a phone may echo back from
@@ -13,7 +13,7 @@ import uuid
 import marshmallow as ma
 
 from ..errors import InvalidInput, NotFound
-from ..sync.push import Adapter
+from ..sync.adapters import Adapter
 from . import operations as ops
 from .schemas import ImmunizationSyncCreate, ImmunizationUpdate
 

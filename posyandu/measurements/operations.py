@@ -53,14 +53,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from ..audit.log import audit, field_diff
+from ..audit.log import audit, creation_companion as audit_creation, field_diff
 from ..children.models import Child
+from ..concurrent_writes import insert_new, replay_when_taken
 from ..core.growth.trend import month_index
 from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..reports.summary import refresh_child_months
-from ..sync.changes import record_change
+from ..sync.changes import creation_companion as change_creation, record_change
 from . import assessment
 from .models import Measurement
 from .schemas import dump_measurement
@@ -167,7 +168,6 @@ class StoredMeasurement(SimpleNamespace):
 #: What a new visit needs of each earlier one: its place in the visit order, weight and length.
 _RECENT_COLUMNS = ("id", "measured_on", "weight_kg", "clenhei", "created_at", "deleted_at", "weight_implausible",
                    "length_implausible")
-_INSERT = sa.insert(_T)
 #: Columns that are NULL when left out of an INSERT. A new row's None values for these are
 #: left out: the INSERT then has few enough parameters (at most 50) for psycopg to cache its
 #: conversion and have PostgreSQL prepare it, instead of parsing ~60 parameters every time.
@@ -229,8 +229,8 @@ def _child_and_recent(scope, child_id, mid, measured_on: date):
             .where(_C.c.id == sa.bindparam("child_id", type_=sa.Uuid), scope.child_clause(_CHILD_TABLE_COLUMNS)))
     found = db.session.execute(query, {"child_id": child_id, "mid": mid,
                                        "since": _first_of_month_before(measured_on, 2)}).all()
-    if not found:
-        raise NotFound("No such child.")
+    if not found:  # named on the field that holds it (a sync receipt shows the field)
+        raise NotFound("No such child.", errors={"child_id": ["No such child."]})
     n = len(_CHILD_COLUMNS)
     child = _ChildInfo(*found[0][:n])
     rows: dict = {}
@@ -240,6 +240,7 @@ def _child_and_recent(scope, child_id, mid, measured_on: date):
     return child, list(rows.values())
 
 
+@replay_when_taken
 def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
     _require_writer(scope)
     session = db.session
@@ -269,8 +270,14 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
            "deleted_at": None, **values}
     computed = assessment.assess_visit(child, row, history)
     row.update(computed)
-    # a Core INSERT: no unit of work for one plain row
-    session.execute(_INSERT, {k: v for k, v in row.items() if v is not None or k not in _NULL_WHEN_OMITTED})
+    # a Core INSERT (no unit of work for one plain row), the first write of this operation: a
+    # concurrent request that committed the same id meanwhile makes it KeyTaken and the
+    # operation is replayed as a retry (posyandu/concurrent_writes.py). Its audit event and
+    # change-log entry go in with it (on PostgreSQL in the same statement: one round trip).
+    insert_new(session, _T, {k: v for k, v in row.items() if v is not None or k not in _NULL_WHEN_OMITTED},
+               companions=(audit_creation("measurement", field_diff({}, {k: v for k, v in values.items()
+                                                                      if v is not None})),
+                           change_creation("measurement")))
     changed_ids = []
     if back_dated:  # later statuses may change
         rows_now = history + [{"id": mid, "measured_on": row["measured_on"], "created_at": now,
@@ -278,9 +285,7 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
         changes = [ch for ch in assessment.trend_updates(child, rows_now) if ch["id"] != mid]
         _bulk_trend_update(session, changes, now)
         changed_ids = [ch["id"] for ch in changes]
-    audit("create", "measurement", mid, changes=field_diff({}, {k: v for k, v in values.items() if v is not None}),
-          posyandu_id=child.posyandu_id, child_id=child.id)
-    _note_changes(session, child, [mid, *changed_ids])
+    _note_changes(session, child, changed_ids)
     # the report summary: this month's record; a back-dated visit may change later months too
     day = values["measured_on"]
     if back_dated:

@@ -45,6 +45,7 @@ from ..sync.changes import record_change
 from . import assessment
 from . import operations as ops
 from .schemas import MeasurementCreate
+from .sync_records import clean as _clean, row_has_content, update_data as _update_data
 
 _T = ops._T
 _C = ops._C
@@ -70,8 +71,6 @@ def apply_batch(scope, items: list[dict]) -> list[dict] | None:
     by ``sync.push`` (``data`` carries ``id`` and ``client_updated_at``). Returns one result per
     item, ``{"status", "version"?, "record"?, "warnings"?, "errors"?, "detail"?}``, or ``None``.
     """
-    from .sync_adapter import _clean, _update_data, row_has_content
-
     if not items or scope.is_parent or not scope.can_write_children:
         return None
     try:
@@ -162,7 +161,7 @@ def _not_found(detail: str) -> dict:
 def _decide_create(scope, values, row, children, data, events, pos, row_has_content) -> dict:
     child = children.get(values["child_id"])
     if child is None:
-        return _not_found("No such child.")
+        return _invalid({"child_id": ["No such child."]})
     if row is not None:
         if row["deleted_at"] is None and row["child_id"] == values["child_id"] \
                 and ops._entered(row) == ops._entered(values):
@@ -409,7 +408,10 @@ def _compute_and_write(session, scope, events, children, existing, items, loaded
             ops._bulk_trend_update(session, trend_rows, now)
             refresh_child_months(session, list(writers))
             savepoint.commit()
-        except sa.exc.DBAPIError:
+        except (sa.exc.IntegrityError, sa.exc.DataError):
+            # e.g. a concurrent request inserted one of these ids: the per-record path decides
+            # (posyandu/concurrent_writes.py). A lost connection is not caught: it leaves as the
+            # 503 of posyandu/database_outage.py, not as a PendingRollbackError later.
             savepoint.rollback()
             return None
         ops._expire_loaded(session, [*new_rows, *(e["b_id"] for e in edits), *(d["b_id"] for d in deletes)])

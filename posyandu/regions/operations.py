@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ..audit.log import audit, field_diff
+from ..concurrent_writes import new_rows, replay_when_taken
 from ..core import calendar as cal
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
@@ -257,6 +258,7 @@ def _resolve_place(desa_code_raw, puskesmas: Puskesmas | None, errors: dict, *,
     return desa
 
 
+@replay_when_taken
 def create_posyandu(scope, data: dict) -> tuple[Posyandu, bool]:
     """Create a posyandu (supervisors only). A retry with the same code and the same values
     returns the existing row (``created`` False); the same code with other values is a 409."""
@@ -289,8 +291,8 @@ def create_posyandu(scope, data: dict) -> tuple[Posyandu, bool]:
         if scope.covers_posyandu(existing.id) and _snapshot(existing) == _snapshot(candidate):
             return existing, False
         raise Conflict(f"A posyandu with code {code} already exists.", errors={"code": ["Already in use."]})
-    db.session.add(candidate)
-    db.session.flush()
+    with new_rows(db.session):  # the same code created meanwhile: replayed as a retry
+        db.session.add(candidate)
     audit("create", "posyandu", candidate.id, changes=field_diff({}, _snapshot(candidate)),
           posyandu_id=candidate.id)
     return candidate, True

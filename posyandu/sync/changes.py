@@ -31,6 +31,16 @@ def record_change(session: Session, *, entity: str, entity_id: uuid.UUID, posyan
     session.info.setdefault(_PENDING, {})[(entity, entity_id, posyandu_id)] = (child_id, op)
 
 
+def creation_companion(entity: str) -> tuple:
+    """The change-log row of a record inserted by ``concurrent_writes.insert_new``, as one of its
+    companions (written with it instead of at commit; the same row :func:`record_change` gives:
+    the record's id, posyandu and child, ``upsert``)."""
+    from ..concurrent_writes import Constant, Returned
+    return (ChangeLog.__table__, {"entity": Constant(entity), "entity_id": Returned("id"),
+                                  "posyandu_id": Returned("posyandu_id"), "child_id": Returned("child_id"),
+                                  "op": Constant("upsert"), "changed_at": Returned("created_at")})
+
+
 @event.listens_for(Session, "before_commit")
 def _write_change_log(session: Session) -> None:
     pending = session.info.get(_PENDING)

@@ -19,45 +19,18 @@ assessment, audit and change-log entries are identical whichever way a record ar
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from typing import Callable
 
 import marshmallow as ma
 import sqlalchemy as sa
 
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, flatten_messages
 from ..extensions import db
+from .adapters import registered
 from .pull import record_by_id
 
 MAX_BATCH = 1000
 #: Children before the records that refer to them, whatever order the phone sent.
 ENTITY_ORDER = {"child": 0, "measurement": 1, "immunization": 2}
-
-
-@dataclass
-class Adapter:
-    create: Callable  # (scope, data) -> (row, created: bool, warnings: list)
-    update: Callable  # (scope, id, data, base_version) -> (row, warnings)
-    delete: Callable | None  # (scope, id, base_version) -> row
-    same_content: Callable  # (scope, id, data) -> bool
-    #: Optional set-based path for all of this entity's records of a batch:
-    #: ``(scope, items) -> [result] | None``; ``items`` in the order to apply, each
-    #: ``{"id", "op", "base_version", "data"}`` (``data`` prepared as for ``create``/``update``);
-    #: one result per item, ``{"status", "version"?, "record"?, "warnings"?, "errors"?, "detail"?}``,
-    #: exactly the receipt the per-record path would give. ``None``: apply them one by one.
-    apply_batch: Callable | None = None
-
-
-def adapters() -> dict[str, Adapter]:
-    from ..children import sync_adapter as child_adapter
-    from ..measurements import sync_adapter as measurement_adapter
-    registry = {"child": child_adapter.ADAPTER, "measurement": measurement_adapter.ADAPTER}
-    try:
-        from ..immunizations import sync_adapter as immunization_adapter
-    except ImportError:
-        return registry
-    registry["immunization"] = immunization_adapter.ADAPTER
-    return registry
 
 
 def _receipt(index: int, entity: str, record_id, status: str, **extra) -> dict:
@@ -69,7 +42,7 @@ def _receipt(index: int, entity: str, record_id, status: str, **extra) -> dict:
 def push(scope, records: list[dict]) -> list[dict]:
     if scope.is_parent:
         raise Forbidden("Parents cannot push records.")
-    registry = adapters()
+    registry = registered()  # the entities' adapters (posyandu/sync/adapters.py)
     order = sorted(range(len(records)), key=lambda i: (ENTITY_ORDER.get(records[i].get("entity"), 9), i))
     receipts: dict[int, dict] = {}
     batched: set[str] = set()

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from ..audit.log import audit, field_diff
 from ..auth.models import User, UserPosyandu
+from ..concurrent_writes import new_rows, replay_when_taken
 from ..auth.operations import check_new_password, describe_user, revoke_all_for_user, set_password
 from ..auth.passwords import hash_password
 from ..auth.scope import Scope
@@ -196,6 +197,7 @@ def require_manager(scope: Scope) -> None:
         raise Forbidden("Your role may not manage accounts.")
 
 
+@replay_when_taken
 def create_user(scope: Scope, data: dict) -> User:
     require_manager(scope)
     role = data["role"]
@@ -207,8 +209,8 @@ def create_user(scope: Scope, data: dict) -> User:
     check_new_password(data["password"], "password", user)
     _check_unique(user.username, user.phone)
     user.password_hash = hash_password(data["password"])
-    db.session.add(user)
-    db.session.flush()
+    with new_rows(db.session):  # the same username or phone taken meanwhile: replayed, a 409
+        db.session.add(user)
     _audit("create", user, _diff({}, _snapshot(user)))
     return user
 

@@ -82,7 +82,7 @@ def push_adapters(monkeypatch):
     """/sync/push imports every entity's adapter. While the measurements adapter is not written
     yet, stand in a placeholder for it (immunization records never reach it)."""
     if importlib.util.find_spec("posyandu.measurements.sync_adapter") is None:
-        from posyandu.sync.push import Adapter
+        from posyandu.sync.adapters import Adapter
         stub = types.ModuleType("posyandu.measurements.sync_adapter")
         stub.ADAPTER = Adapter(create=None, update=None, delete=None, same_content=None)
         monkeypatch.setitem(sys.modules, "posyandu.measurements.sync_adapter", stub)

@@ -321,7 +321,7 @@ def test_mixed_batch_new_duplicate_conflict_invalid_out_of_scope(client, world):
     assert receipts[2]["record"]["weight_kg"] == 7.9 and receipts[2]["detail"] == in_language(
         "A measurement with this id exists with different values", "id")
     assert receipts[3]["errors"] == {"measured_on": [in_language("must not be before the child's birth date", "id")]}
-    assert receipts[4]["errors"] == {"id": [in_language("No such child.", "id")]}
+    assert receipts[4]["errors"] == {"child_id": [in_language("No such child.", "id")]}
     assert "weight_kg" in receipts[5]["errors"]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Measurement)) == before + 2
 

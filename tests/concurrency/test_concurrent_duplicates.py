@@ -1,0 +1,340 @@
+"""The same record sent twice at the same moment (a phone retrying while its first request is
+still running, or two phones): the pair answers exactly as a request and its sequential retry do.
+
+Real concurrency on PostgreSQL: two threads, each with its own test client (own app context,
+own session, own connection and transaction), released together by a barrier, ``ROUNDS`` times
+per endpoint. The world lives in a private database of this module (created and dropped here),
+so the real commits never meet the rolled-back tests of the session database.
+
+Expected answers are the documented sequential ones (docs/concurrency.md): create 201 + retry
+200 with the stored record (sync: ``applied`` + ``duplicate``); same id with other content 201 +
+409 (sync: ``applied`` + ``conflict``); and exactly one row, one audit event and one change-log
+entry per record.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from posyandu import create_app
+from posyandu.audit.models import AuditEvent
+from posyandu.children.models import Child
+from posyandu.config import TESTING_OVERRIDES, normalise_database_url
+from posyandu.extensions import db
+from posyandu.immunizations.models import Immunization
+from posyandu.measurements.models import Measurement
+from posyandu.sync.models import ChangeLog
+
+from tests import factories
+from tests.conftest import DEFAULT_PG
+
+pytestmark = [pytest.mark.real_commits, pytest.mark.postgres_only]
+
+ROUNDS = 16
+
+
+@pytest.fixture(scope="module")
+def race():
+    """A private database with the world in it, an app on it, and the world's tokens."""
+    admin_url = sa.make_url(normalise_database_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)))
+    name = f"posyandu_race_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        app = create_app({**TESTING_OVERRIDES,
+                          "SQLALCHEMY_DATABASE_URI": admin_url.set(database=name).render_as_string(False)})
+        from flask_migrate import upgrade
+        with app.app_context():
+            upgrade()
+            world = factories.build_world()
+            db.session.commit()
+            tokens = {role: factories.headers(getattr(world, role))
+                      for role in ("kader_a1", "staff_a", "admin", "parent_1", "parent_2")}
+            ids = {"posyandu_a1": world.posyandu_a1.id, "child_a1": world.child_a1.id,
+                   "puskesmas_a": world.puskesmas_a.id}
+        yield app, tokens, ids
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
+                "AND pid <> pg_backend_pid()")
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.dispose()
+
+
+def together(app, *requests):
+    """Send the requests ``(method, url, json, headers)`` at the same moment, one thread each;
+    returns the responses ``(status, json)`` in the order given."""
+    barrier = threading.Barrier(len(requests))
+    results: list = [None] * len(requests)
+
+    def send(i, method, url, body, headers):
+        client = app.test_client()
+        barrier.wait()
+        try:
+            response = client.open(url, method=method, json=body, headers=headers)
+            results[i] = (response.status_code, response.get_json())
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            results[i] = (599, repr(exc))
+
+    threads = [threading.Thread(target=send, args=(i, *r)) for i, r in enumerate(requests)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(r is not None for r in results), "a request did not finish"
+    return results
+
+
+def new_child_row(app, posyandu_id: int, birth_date=date(2025, 1, 10)) -> uuid.UUID:
+    from posyandu.regions.models import Posyandu
+    with app.app_context():
+        child = factories.child(db.session.get(Posyandu, posyandu_id), "Anak Balapan", birth_date=birth_date)
+        db.session.commit()
+        return child.id
+
+
+def count(app, model, *where) -> int:
+    with app.app_context():
+        return db.session.execute(sa.select(sa.func.count()).select_from(model).where(*where)).scalar_one()
+
+
+def trail(app, entity: str, entity_id) -> tuple[int, int]:
+    """(audit events, change-log rows) of one record."""
+    return (count(app, AuditEvent, AuditEvent.entity == entity, AuditEvent.entity_id == str(entity_id)),
+            count(app, ChangeLog, ChangeLog.entity == entity, ChangeLog.entity_id == uuid.UUID(str(entity_id))))
+
+
+def statuses(results) -> list[int]:
+    return sorted(status for status, _ in results)
+
+
+# --------------------------------------------------------------------------- REST creates
+def test_measurement_posted_twice_at_once_is_201_and_200(race):
+    app, tokens, ids = race
+    for _ in range(ROUNDS):
+        body = {"id": str(uuid.uuid4()), "child_id": str(ids["child_a1"]), "measured_on": "2025-06-10",
+                "weight_kg": 9.1, "length_cm": 74.0, "measure_method": "lying"}
+        results = together(app, *[("POST", "/api/v1/measurements", body, tokens["kader_a1"])] * 2)
+        assert statuses(results) == [200, 201], results
+        assert results[0][1] == results[1][1]  # the stored record, both times
+        assert count(app, Measurement, Measurement.id == uuid.UUID(body["id"])) == 1
+        assert trail(app, "measurement", body["id"]) == (1, 1)
+
+
+def test_measurement_same_id_other_values_at_once_is_201_and_409(race):
+    app, tokens, ids = race
+    for _ in range(ROUNDS):
+        mid = str(uuid.uuid4())
+        bodies = [{"id": mid, "child_id": str(ids["child_a1"]), "measured_on": "2025-07-10", "weight_kg": w}
+                  for w in (9.2, 9.3)]
+        results = together(app, *[("POST", "/api/v1/measurements", b, tokens["kader_a1"]) for b in bodies])
+        assert statuses(results) == [201, 409], results
+        [loser] = [body for status, body in results if status == 409]
+        [winner] = [body for status, body in results if status == 201]
+        assert loser["server"]["weight_kg"] == winner["weight_kg"]
+        assert count(app, Measurement, Measurement.id == uuid.UUID(mid)) == 1
+
+
+def test_immunization_posted_twice_at_once_is_201_and_200(race):
+    app, tokens, ids = race
+    for _ in range(ROUNDS):
+        child_id = new_child_row(app, ids["posyandu_a1"])
+        body = {"id": str(uuid.uuid4()), "dose_code": "BCG", "given_on": "2025-02-01"}
+        url = f"/api/v1/children/{child_id}/immunizations"
+        results = together(app, *[("POST", url, body, tokens["kader_a1"])] * 2)
+        assert statuses(results) == [200, 201], results
+        assert results[0][1] == results[1][1]
+        assert count(app, Immunization, Immunization.child_id == child_id) == 1
+        assert trail(app, "immunization", body["id"]) == (1, 1)
+
+
+def test_immunization_same_id_other_values_at_once_is_201_and_409(race):
+    app, tokens, ids = race
+    for _ in range(ROUNDS):
+        child_id = new_child_row(app, ids["posyandu_a1"])
+        iid = str(uuid.uuid4())
+        bodies = [{"id": iid, "dose_code": "BCG", "given_on": "2025-02-01", "lot_number": lot} for lot in ("A", "B")]
+        url = f"/api/v1/children/{child_id}/immunizations"
+        results = together(app, *[("POST", url, b, tokens["kader_a1"]) for b in bodies])
+        assert statuses(results) == [201, 409], results
+        assert count(app, Immunization, Immunization.child_id == child_id) == 1
+
+
+def test_same_dose_under_two_ids_at_once_is_201_and_409_duplicate_dose(race):
+    """Two phones record the same dose for a child (two ids): sequentially the second is a 409
+    ``duplicate-dose`` naming ``dose_code``; at the same moment too."""
+    app, tokens, ids = race
+    for _ in range(ROUNDS):
+        child_id = new_child_row(app, ids["posyandu_a1"])
+        url = f"/api/v1/children/{child_id}/immunizations"
+        bodies = [{"id": str(uuid.uuid4()), "dose_code": "BCG", "given_on": "2025-02-01"} for _ in range(2)]
+        results = together(app, *[("POST", url, b, tokens["kader_a1"]) for b in bodies])
+        assert statuses(results) == [201, 409], results
+        [loser] = [body for status, body in results if status == 409]
+        assert "dose_code" in loser["errors"]
+        assert count(app, Immunization, Immunization.child_id == child_id) == 1
+
+
+def test_child_created_twice_at_once_is_201_and_200(race):
+    app, tokens, ids = race
+    for _ in range(ROUNDS):
+        body = {"id": str(uuid.uuid4()), "posyandu_id": ids["posyandu_a1"], "name": "Aisyah Putri", "sex": 2,
+                "birth_date": "2024-03-15", "mother_name": "Nur Hidayah"}
+        results = together(app, *[("POST", "/api/v1/children", body, tokens["kader_a1"])] * 2)
+        assert statuses(results) == [200, 201], results
+        assert count(app, Child, Child.id == uuid.UUID(body["id"])) == 1
+        assert trail(app, "child", body["id"]) == (1, 1)
+
+
+def test_child_same_id_other_content_at_once_is_201_and_409(race):
+    app, tokens, ids = race
+    for _ in range(ROUNDS):
+        cid = str(uuid.uuid4())
+        bodies = [{"id": cid, "posyandu_id": ids["posyandu_a1"], "name": name, "sex": 2,
+                   "birth_date": "2024-03-15", "mother_name": "Nur Hidayah"} for name in ("Aisyah", "Aisyah Putri")]
+        results = together(app, *[("POST", "/api/v1/children", b, tokens["kader_a1"]) for b in bodies])
+        assert statuses(results) == [201, 409], results
+        assert count(app, Child, Child.id == uuid.UUID(cid)) == 1
+
+
+# --------------------------------------------------------------------------- sync push
+PUSH = "/api/v1/sync/push"
+
+
+def receipts(results) -> list[str]:
+    assert [status for status, _ in results] == [200] * len(results), results
+    return sorted(body["receipts"][0]["status"] for _, body in results)
+
+
+def test_immunization_pushed_twice_at_once_is_applied_and_duplicate(race):
+    app, tokens, ids = race
+    for _ in range(ROUNDS):
+        child_id = new_child_row(app, ids["posyandu_a1"])
+        record = {"entity": "immunization", "id": str(uuid.uuid4()),
+                  "data": {"child_id": str(child_id), "dose_code": "BCG", "given_on": "2025-02-01"}}
+        results = together(app, *[("POST", PUSH, {"records": [record]}, tokens["kader_a1"])] * 2)
+        assert receipts(results) == ["applied", "duplicate"], results
+        assert results[0][1]["receipts"][0]["record"] == results[1][1]["receipts"][0]["record"]
+        assert count(app, Immunization, Immunization.child_id == child_id) == 1
+        assert trail(app, "immunization", record["id"]) == (1, 1)
+
+
+def test_measurement_pushed_twice_at_once_is_applied_and_duplicate(race):
+    app, tokens, ids = race
+    for _ in range(ROUNDS):
+        record = {"entity": "measurement", "id": str(uuid.uuid4()),
+                  "data": {"child_id": str(ids["child_a1"]), "measured_on": "2025-08-11", "weight_kg": 9.6}}
+        results = together(app, *[("POST", PUSH, {"records": [record]}, tokens["kader_a1"])] * 2)
+        assert receipts(results) == ["applied", "duplicate"], results
+        assert count(app, Measurement, Measurement.id == uuid.UUID(record["id"])) == 1
+        assert trail(app, "measurement", record["id"]) == (1, 1)
+
+
+def test_child_pushed_twice_at_once_is_applied_and_duplicate(race):
+    app, tokens, ids = race
+    for _ in range(ROUNDS):
+        record = {"entity": "child", "id": str(uuid.uuid4()),
+                  "data": {"posyandu_id": ids["posyandu_a1"], "name": "Nadia Putri", "sex": 2,
+                           "birth_date": "2025-05-02", "mother_name": "Sri Wahyuni"}}
+        results = together(app, *[("POST", PUSH, {"records": [record]}, tokens["kader_a1"])] * 2)
+        assert receipts(results) == ["applied", "duplicate"], results
+        assert count(app, Child, Child.id == uuid.UUID(record["id"])) == 1
+
+
+def test_a_batch_holding_a_record_another_request_is_inserting(race):
+    """A phone pushes a batch (a new child, three visits, two doses) while a second phone posts
+    one of those visits and one of those doses by REST: every record is stored once, the batch
+    answers one receipt per record (the raced ones ``applied`` or ``duplicate``), the REST pair
+    201 or 200, and nothing is a 5xx."""
+    app, tokens, ids = race
+    for _ in range(ROUNDS):
+        child_id = str(uuid.uuid4())
+        m = [str(uuid.uuid4()) for _ in range(3)]
+        i = [str(uuid.uuid4()) for _ in range(2)]
+        visits = [{"child_id": child_id, "measured_on": day, "weight_kg": w}
+                  for day, w in (("2025-06-02", 5.1), ("2025-07-07", 5.9), ("2025-08-04", 6.6))]
+        doses = [{"child_id": child_id, "dose_code": code, "given_on": "2025-07-07"} for code in ("OPV1", "DPTHBHIB1")]
+        # the child exists before the race (the REST requests need it)
+        setup = app.test_client().post("/api/v1/children", headers=tokens["kader_a1"], json={
+            "id": child_id, "posyandu_id": ids["posyandu_a1"], "name": "Rafa", "sex": 1,
+            "birth_date": "2025-05-05", "mother_name": "Lia"})
+        assert setup.status_code == 201, setup.json
+        batch = [{"entity": "measurement", "id": mid, "data": v} for mid, v in zip(m, visits)] + \
+                [{"entity": "immunization", "id": iid, "data": d} for iid, d in zip(i, doses)]
+        rest_visit = {"id": m[1], **visits[1]}
+        rest_dose = {k: v for k, v in {"id": i[1], **doses[1]}.items() if k != "child_id"}
+        results = together(app, ("POST", PUSH, {"records": batch}, tokens["kader_a1"]),
+                           ("POST", "/api/v1/measurements", rest_visit, tokens["staff_a"]),
+                           ("POST", f"/api/v1/children/{child_id}/immunizations", rest_dose, tokens["staff_a"]))
+        (push_status, push_body), (visit_status, _), (dose_status, _) = results
+        assert push_status == 200, results
+        assert visit_status in (200, 201) and dose_status in (200, 201), results
+        got = {r["id"]: r["status"] for r in push_body["receipts"]}
+        assert set(got) == set(m + i)
+        assert all(status == "applied" for rid, status in got.items() if rid not in (m[1], i[1])), got
+        # exactly one of each raced pair created the record
+        assert sorted([got[m[1]], {201: "applied", 200: "duplicate"}[visit_status]]) == ["applied", "duplicate"]
+        assert sorted([got[i[1]], {201: "applied", 200: "duplicate"}[dose_status]]) == ["applied", "duplicate"]
+        cid = uuid.UUID(child_id)
+        assert count(app, Measurement, Measurement.child_id == cid) == 3
+        assert count(app, Immunization, Immunization.child_id == cid) == 2
+        for rid in m + i:  # created once (later change-log rows: a trend changed by an earlier visit)
+            assert trail(app, "measurement" if rid in m else "immunization", rid)[0] == 1
+
+
+# --------------------------------------------------------------------------- natural keys
+NATURAL_ROUNDS = 8
+
+
+def test_posyandu_created_twice_at_once_is_201_and_200(race):
+    app, tokens, ids = race
+    for n in range(NATURAL_ROUNDS):
+        body = {"code": f"PY-RACE-{n}", "name": "Posyandu Dahlia", "desa_code": "35.25.01.2002",
+                "puskesmas_id": ids["puskesmas_a"], "session_rule": "day_of_month:10",
+                "session_start": "08:00", "session_end": "11:00"}
+        results = together(app, *[("POST", "/api/v1/posyandu", body, tokens["staff_a"])] * 2)
+        assert statuses(results) == [200, 201], results
+        assert results[0][1]["id"] == results[1][1]["id"]
+
+
+def test_account_created_twice_at_once_is_201_and_409(race):
+    """Sequentially the second create of a username is a 409 naming the field; at once too."""
+    app, tokens, _ = race
+    for n in range(NATURAL_ROUNDS):
+        body = {"username": f"kader.race{n}", "full_name": "Ibu Kader", "role": "kader",
+                "posyandu_codes": ["PY-A1"], "password": "Sandi-Kader-Baru-77"}
+        results = together(app, *[("POST", "/api/v1/users", body, tokens["admin"])] * 2)
+        assert statuses(results) == [201, 409], results
+        [loser] = [body for status, body in results if status == 409]
+        assert "username" in loser["errors"]
+
+
+def test_device_registered_twice_at_once_is_201_and_200(race):
+    app, tokens, _ = race
+    for n in range(NATURAL_ROUNDS):
+        body = {"token": f"fcm-token-race-{n:04d}-{uuid.uuid4().hex}", "kind": "fcm_token", "platform": "android"}
+        results = together(app, *[("POST", "/api/v1/devices", body, tokens["parent_1"])] * 2)
+        assert statuses(results) == [200, 201], results
+        assert results[0][1]["id"] == results[1][1]["id"]
+
+
+def test_region_settings_put_twice_at_once_are_both_200(race):
+    app, tokens, _ = race
+    for n in range(NATURAL_ROUNDS):
+        with app.app_context():
+            from posyandu.immunizations.models import ImmunizationRegionSetting
+            db.session.execute(sa.delete(ImmunizationRegionSetting))
+            db.session.commit()
+        body = {"je_programme": bool(n % 2)}
+        results = together(app, *[("PUT", "/api/v1/immunizations/region-settings/3525", body, tokens["admin"])] * 2)
+        assert statuses(results) == [200, 200], results
