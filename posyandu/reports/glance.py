@@ -170,23 +170,27 @@ def early_warning_counts(area: Area, month: Month) -> dict:
     return count_by_posyandu(area, month)
 
 
-def quality_classes(area: Area, first: Month, last: Month, group_of: dict, group_order: list) -> dict:
-    """``{(group key, month_index): (quality class, score)}``: the SMART checks on the group's
-    visits of each month (one fetch of the period's visits)."""
+def quality_visits(area: Area, first: Month, last: Month) -> dict:
+    """The period's visits as numpy columns (``quality.operations.fetch_visits``)."""
     from ..quality.operations import Period, fetch_visits
-    cols = fetch_visits(area, Period(first, last))
+    return fetch_visits(area, Period(first, last))
+
+
+def quality_classes(cols: dict, first: Month, group_of: dict, group_order: list) -> dict:
+    """``{(group key, month_index): (quality class, score)}``: the SMART checks on the group's
+    visits of each month (``cols`` from :func:`quality_visits`)."""
     if len(cols["zwfl"]) == 0:
         return {}
     index_of = {key: i for i, key in enumerate(group_order)}
     ids = cols["posyandu_id"]
     lookup = {pid: index_of.get(group_of.get(pid), -1) for pid in np.unique(ids).tolist()}
-    group_idx = np.array([lookup[p] for p in ids.tolist()], dtype=np.int64) if len(ids) else ids
+    group_idx = np.array([lookup[p] for p in ids.tolist()], dtype=np.int64)
     months = cols["measured_on"].astype("datetime64[M]").astype(np.int64) + 1970 * 12
     keys = group_idx * 100_000 + (months - first.index)
     keep = group_idx >= 0
-    cols = {k: v[keep] for k, v in cols.items()}
-    results = cq.assess_groups(keys[keep], whz=cols["zwfl"], flag=cols["fwfl"], sex=cols["sex"],
-                               age_days=cols["age_days"], weight=cols["weight_kg"], lenhei=cols["length_cm"],
+    sub = {k: v[keep] for k, v in cols.items()}
+    results = cq.assess_groups(keys[keep], whz=sub["zwfl"], flag=sub["fwfl"], sex=sub["sex"],
+                               age_days=sub["age_days"], weight=sub["weight_kg"], lenhei=sub["length_cm"],
                                settings=cq.default_settings(), total=None)
     out = {}
     for key, q in results.items():
@@ -221,13 +225,16 @@ def _roll(counts: dict, keys: dict) -> dict:
     return out
 
 
-def area_glance(area: Area, months: Sequence[Month] | Month, by: str | None = None, *,
+def area_glance(area: Area, months: Sequence[Month] | Month, by: str | Sequence[str] | None = None, *,
                 slow_months: Iterable[Month] | None = None, today: _dt.date | None = None) -> list[dict]:
-    """Rows ``{level, key, code, name, month, registered, measured, weighed, ds_pct, stunting,
-    wasting, underweight ({cases, n, pct, ci_low, ci_high}), two_t, bgm, idl_infants, idl_ytd,
-    idl_coverage_pct, overdue_doses, children_overdue, early_warning, quality_class,
+    """Rows ``{level, key, code, name, parent_code, month, registered, measured, weighed, ds_pct,
+    stunting, wasting, underweight ({cases, n, pct, ci_low, ci_high}), two_t, bgm, idl_infants,
+    idl_ytd, idl_coverage_pct, overdue_doses, children_overdue, early_warning, quality_class,
     quality_score, last_update}`` per group of level ``by`` (every group, zeros included) and
-    month (the groups in report order, each with its months oldest first).
+    month: the groups in report order, each with its months oldest first. ``by`` may name
+    several levels (``("kecamatan", "desa")``): everything is counted once per posyandu and
+    rolled up per level, the rows of each level following the previous level's.
+    ``parent_code``: a desa's kecamatan (dotted), else ``None``.
 
     ``slow_months``: the months for which the overdue doses and the early warning are computed
     (default: the last of ``months``); elsewhere they are ``None``. The caller resolves ``area``
@@ -235,57 +242,68 @@ def area_glance(area: Area, months: Sequence[Month] | Month, by: str | None = No
     months = sorted([months] if isinstance(months, Month) else list(months), key=lambda m: m.index)
     if not months:
         return []
-    by = resolve_by(area, by)
+    levels = [resolve_by(area, b) for b in ([by] if by is None or isinstance(by, str) else by)]
     slow = {m.index for m in (slow_months if slow_months is not None else months[-1:])}
     today = today or _dt.datetime.now(_dt.timezone(_dt.timedelta(hours=7))).date()
     first, last = months[0], months[-1]
+    wanted = {m.index for m in months}
     report_settings()
     directory = posyandu_directory(area)
-    group_list = groups(area, by, directory)
-    keys = group_keys(directory, by)
-    wanted = {m.index for m in months}
 
-    nutrition = _roll({k: v for k, v in nutrition_counts(area, first, last).items() if k[1] in wanted}, keys)
-    registered = _roll({k: {"registered": v} for k, v in registered_counts(area, months).items()}, keys)
-    idl = _roll(idl_counts(area, months), keys)
-    updates: dict = {}
-    for (pid, month), at in last_updates(area, first, last).items():
-        key = (keys.get(pid), month)
-        if at is not None and (updates.get(key) is None or at > updates[key]):
-            updates[key] = at
-    quality = quality_classes(area, first, last, keys, [g["key"] for g in group_list])
-    overdue: dict = {}
-    warnings: dict = {}
+    # per posyandu and month, once
+    nutrition = {k: v for k, v in nutrition_counts(area, first, last).items() if k[1] in wanted}
+    registered = {k: {"registered": v} for k, v in registered_counts(area, months).items()}
+    idl = idl_counts(area, months)
+    updates = last_updates(area, first, last)
+    visits = quality_visits(area, first, last)
+    slow_counts: dict = {}
     for m in months:
         if m.index not in slow:
             continue
-        overdue.update(_roll({(pid, m.index): {"overdue_doses": d, "children_overdue": c}
-                              for pid, (d, c) in overdue_counts(area, m, today).items()}, keys))
-        warnings.update(_roll({(pid, m.index): {"early_warning": n}
-                               for pid, n in early_warning_counts(area, m).items()}, keys))
+        for pid, (d, c) in overdue_counts(area, m, today).items():
+            slow_counts.setdefault((pid, m.index), {}).update({"overdue_doses": d, "children_overdue": c})
+        for pid, n in early_warning_counts(area, m).items():
+            slow_counts.setdefault((pid, m.index), {})["early_warning"] = n
+    kecamatan_of_desa = {r["desa_key"]: r["kecamatan_code"] for r in directory}
 
     rows = []
-    for g in group_list:
-        for m in months:
-            key = (g["key"], m.index)
-            nut = {k: 0 for k in NUTRITION_SUMS} | nutrition.get(key, {})
-            reg = registered.get(key, {}).get("registered", 0)
-            imm = idl.get(key, {"idl_infants": 0, "idl_ytd": 0})
-            row = {"level": by, "key": g["key"], "code": g.get("code") or g.get("posyandu_code"),
-                   "name": g.get("name") or g.get("posyandu_name"), "month": str(m),
-                   "registered": reg, "measured": nut["measured"], "weighed": nut["weighed"],
-                   "ds_pct": _pct(nut["weighed"], reg)}
-            for name, *_ in INDICATORS:
-                row[name] = _estimate(nut[f"{name}_k"], nut[f"{name}_n"], nut["measured"])
-            row.update({"two_t": nut["two_t"], "bgm": nut["bgm"], "idl_infants": imm["idl_infants"],
-                        "idl_ytd": imm["idl_ytd"], "idl_coverage_pct": _pct(imm["idl_ytd"], imm["idl_infants"])})
-            if m.index in slow:
-                o = overdue.get(key, {})
-                row.update({"overdue_doses": o.get("overdue_doses", 0), "children_overdue": o.get("children_overdue", 0),
-                            "early_warning": warnings.get(key, {}).get("early_warning", 0)})
-            else:
-                row.update({"overdue_doses": None, "children_overdue": None, "early_warning": None})
-            q_class, q_score = quality.get(key, (None, None))
-            row.update({"quality_class": q_class, "quality_score": q_score, "last_update": updates.get(key)})
-            rows.append(row)
+    for level in levels:
+        keys = group_keys(directory, level)
+        group_list = groups(area, level, directory)
+        nut_g, reg_g, idl_g, slow_g = (_roll(c, keys) for c in (nutrition, registered, idl, slow_counts))
+        upd_g: dict = {}
+        for (pid, month), at in updates.items():
+            key = (keys.get(pid), month)
+            if at is not None and (upd_g.get(key) is None or at > upd_g[key]):
+                upd_g[key] = at
+        quality = quality_classes(visits, first, keys, [g["key"] for g in group_list])
+        for g in group_list:
+            for m in months:
+                rows.append(_row(level, g, m, nut_g, reg_g, idl_g, slow_g, upd_g, quality,
+                                 m.index in slow, kecamatan_of_desa))
     return rows
+
+
+def _row(level, g, m, nutrition, registered, idl, slow_counts, updates, quality, is_slow, kecamatan_of_desa) -> dict:
+    key = (g["key"], m.index)
+    nut = {k: 0 for k in NUTRITION_SUMS} | nutrition.get(key, {})
+    reg = registered.get(key, {}).get("registered", 0)
+    imm = {"idl_infants": 0, "idl_ytd": 0} | idl.get(key, {})
+    row = {"level": level, "key": g["key"], "code": g.get("code") or g.get("posyandu_code"),
+           "name": g.get("name") or g.get("posyandu_name"),
+           "parent_code": kecamatan_of_desa.get(g["key"]) if level == "desa" else None, "month": str(m),
+           "registered": reg, "measured": nut["measured"], "weighed": nut["weighed"],
+           "ds_pct": _pct(nut["weighed"], reg)}
+    for name, *_ in INDICATORS:
+        row[name] = _estimate(nut[f"{name}_k"], nut[f"{name}_n"], nut["measured"])
+    row.update({"two_t": nut["two_t"], "bgm": nut["bgm"], "idl_infants": imm["idl_infants"],
+                "idl_ytd": imm["idl_ytd"], "idl_coverage_pct": _pct(imm["idl_ytd"], imm["idl_infants"])})
+    if is_slow:
+        o = slow_counts.get(key, {})
+        row.update({"overdue_doses": o.get("overdue_doses", 0), "children_overdue": o.get("children_overdue", 0),
+                    "early_warning": o.get("early_warning", 0)})
+    else:
+        row.update({"overdue_doses": None, "children_overdue": None, "early_warning": None})
+    q_class, q_score = quality.get(key, (None, None))
+    row.update({"quality_class": q_class, "quality_score": q_score, "last_update": updates.get(key)})
+    return row
