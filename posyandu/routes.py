@@ -18,9 +18,11 @@ def API_BLUEPRINTS():
     from .early_warning.routes import blp as early_warning
     from .fhir.routes import blp as fhir
     from .quality.routes import blp as quality
+    from .reports.routes import blp as nutrition_reports
     from .apiclients.routes import blp as api_clients
     from .feeds.routes import blp as feeds
     return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
             early_warning, fhir, quality, report_exports, charts,
+            nutrition_reports,
             api_clients,
             feeds]

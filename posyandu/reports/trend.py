@@ -30,7 +30,7 @@ from .skdn import skdn_counts
 
 S = ReportChildMonth.__table__
 DEFAULT_MONTHS = 12
-MAX_MONTHS = 60
+MAX_MONTHS = 60  # (also in the messages of parse_months)
 
 
 def parse_months(value) -> int:
@@ -41,8 +41,8 @@ def parse_months(value) -> int:
     except (TypeError, ValueError):
         n = 0
     if not 1 <= n <= MAX_MONTHS:
-        raise InvalidInput(f"months must be a whole number from 1 to {MAX_MONTHS}.",
-                           errors={"months": [f"Must be a whole number from 1 to {MAX_MONTHS}."]})
+        raise InvalidInput("months must be a whole number from 1 to 60.",
+                           errors={"months": ["Must be a whole number from 1 to 60."]})
     return n
 
 
