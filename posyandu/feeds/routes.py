@@ -1,7 +1,7 @@
 """``GET /api/v1/feeds/command-centre``: the kabupaten command centre's feed (API key only).
 
-Thin: check the key, answer 304 when ``If-None-Match`` matches the current ETag (no aggregate is
-computed then), else send the (cached or computed) feed. See ``operations.py`` for the cost
+Thin: check the key, answer 304 when ``If-None-Match`` matches the ETag of the feed to serve
+(no aggregate is computed while the data version has not moved), else send that feed. See ``operations.py`` for the cost
 model and the disclosure rules, docs/command-centre.md for integrators.
 """
 from __future__ import annotations
@@ -78,9 +78,8 @@ def command_centre_feed():
     computing anything. `Cache-Control: private, max-age=60`.
     """
     client = keys.require_client("command_centre")
-    today = ops.local_today(client.kabupaten_code)
-    etag = ops.feed_etag(client.kabupaten_code, today)
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization, X-API-Key"}
-    if request.if_none_match and request.if_none_match.contains(etag.strip('"')):
+    feed = ops.current_feed(client.kabupaten_code, ops.local_today(client.kabupaten_code))
+    headers = {"ETag": feed.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization, X-API-Key"}
+    if request.if_none_match and request.if_none_match.contains(feed.etag.strip('"')):
         return Response(status=304, headers=headers)
-    return Response(ops.feed_body(client.kabupaten_code, today, etag), mimetype="application/json", headers=headers)
+    return Response(feed.body, mimetype="application/json", headers=headers)
