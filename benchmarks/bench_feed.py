@@ -98,7 +98,8 @@ def main(argv=None) -> int:
     from posyandu.feeds import operations as ops
     workdir = Path(tempfile.mkdtemp(prefix="posyandu-bench-feed-"))
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.db'}", "LOG_LEVEL": "WARNING",
-                      "RATELIMIT_ENABLED": False, "COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS": 0})
+                      "RATELIMIT_ENABLED": False, "COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS": 0,
+                      "COMMAND_CENTRE_BACKGROUND": False})
     app.instance_path = str(workdir)
     with app.app_context():
         from flask_migrate import upgrade

@@ -19,6 +19,9 @@ Cost model (a dashboard polls every minute):
   statement per month) from a per-process cache kept ``COMMAND_CENTRE_PAST_MONTHS_SECONDS``
   (3600): a late entry for a past month shows within the hour (a kept feed whose past months are
   older than that is recomputed even when nothing changed).
+* In production (``COMMAND_CENTRE_BACKGROUND``) the recomputation runs in a background thread
+  while the kept feed is served, so no poll waits for it (a kabupaten's first computation can
+  outlast the server's request timeout); see :func:`current_feed`.
 * Each computed body gets its own strong ETag (the version plus when and where it was computed),
   so one ETag always means the same bytes.
 
@@ -128,9 +131,26 @@ def _setting(name: str, default: int) -> float:
     return float(default if value is None else value)
 
 
+class FeedPreparing(Exception):
+    """No feed is kept yet for the kabupaten and its first computation is still running."""
+
+
+#: Kabupaten whose feed a background thread is computing (per process).
+_RUNNING: dict[str, threading.Event] = {}
+WAIT_SECONDS = 20
+RETRY_AFTER_SECONDS = 30
+
+
 def current_feed(kabupaten_code: str, today: _dt.date) -> Feed:
     """The feed to serve now: the kept one while the data version has not moved (or moved less
-    than ``COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS`` ago), else a new one."""
+    than ``COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS`` ago), else a new one.
+
+    With ``COMMAND_CENTRE_BACKGROUND`` (production) a new feed is computed in a background
+    thread while the kept one is still served (stale while it is recomputed), so no request waits
+    for a computation that can take longer than the server's request timeout at kabupaten scale.
+    With nothing kept yet, the request waits up to :data:`WAIT_SECONDS` and then raises
+    :class:`FeedPreparing` (the route answers 503 with Retry-After). Without it (tests, CLI) the
+    feed is computed in the request."""
     version = data_version(kabupaten_code, today)
     now = time.monotonic()
     kept = _FEEDS.get(kabupaten_code)
@@ -140,13 +160,55 @@ def current_feed(kabupaten_code: str, today: _dt.date) -> Feed:
                        now - kept.computed_at < _setting("COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS",
                                                          MIN_RECOMPUTE_SECONDS)):
         return kept
+    if not current_app.config.get("COMMAND_CENTRE_BACKGROUND"):
+        return _compute(kabupaten_code, today, version)
+    done = _start_background(kabupaten_code, today, version)
+    if kept is not None:
+        return kept
+    done.wait(WAIT_SECONDS)
+    kept = _FEEDS.get(kabupaten_code)
+    if kept is None:
+        raise FeedPreparing()
+    return kept
+
+
+def _compute(kabupaten_code: str, today: _dt.date, version: str) -> Feed:
     document, past_computed_at = build_feed(kabupaten_code, today)
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-    feed = Feed(etag_for(version, time.time_ns(), os.getpid(), threading.get_ident()), body, version, now,
-                past_computed_at)
+    feed = Feed(etag_for(version, time.time_ns(), os.getpid(), threading.get_ident()), body, version,
+                time.monotonic(), past_computed_at)
     with _LOCK:
         _FEEDS[kabupaten_code] = feed
     return feed
+
+
+def _start_background(kabupaten_code: str, today: _dt.date, version: str) -> threading.Event:
+    """Start computing the kabupaten's feed in a thread (one at a time per kabupaten)."""
+    with _LOCK:
+        running = _RUNNING.get(kabupaten_code)
+        if running is not None:
+            return running
+        done = _RUNNING[kabupaten_code] = threading.Event()
+    app = current_app._get_current_object()
+
+    def work():
+        try:
+            with app.app_context():
+                try:
+                    _compute(kabupaten_code, today, version)
+                    db.session.commit()
+                except Exception:   # noqa: BLE001 - logged; the next poll tries again
+                    db.session.rollback()
+                    app.logger.exception("command-centre feed computation failed (kabupaten %s)", kabupaten_code)
+                finally:
+                    db.session.remove()
+        finally:
+            with _LOCK:
+                _RUNNING.pop(kabupaten_code, None)
+            done.set()
+
+    threading.Thread(target=work, name=f"feed-{kabupaten_code}", daemon=True).start()
+    return done
 
 
 def _past_rows(area: Area, months: list[Month], today: _dt.date) -> tuple[list[dict], float]:

@@ -11,6 +11,7 @@ from flask import Response, current_app, request
 from ..apiclients import keys
 from ..auth.ratelimit import _address_key, _failed
 from ..blueprint import Blueprint
+from ..errors import problem_response
 from ..extensions import limiter
 from . import operations as ops
 from .schemas import FeedSchema
@@ -57,6 +58,8 @@ _EXAMPLE = {
 @blp.alt_response(304, description="`If-None-Match` matched: nothing changed since (no body, computed nothing).")
 @blp.alt_response(401, description="No API key, or an unknown, revoked or replaced one.")
 @blp.alt_response(403, description="A staff or parent sign-in token: this endpoint takes an API key only.")
+@blp.alt_response(503, description="The kabupaten's first feed is still being computed (after a server start); "
+                                   "retry after Retry-After seconds.")
 @blp.alt_response(429, description="Too many requests for this key (or failed keys from this address); "
                                    "see Retry-After.")
 @blp.doc(security=[{"apiKeyHeader": []}, {"apiKeyBearer": []}])
@@ -78,7 +81,12 @@ def command_centre_feed():
     computing anything. `Cache-Control: private, max-age=60`.
     """
     client = keys.require_client("command_centre")
-    feed = ops.current_feed(client.kabupaten_code, ops.local_today(client.kabupaten_code))
+    try:
+        feed = ops.current_feed(client.kabupaten_code, ops.local_today(client.kabupaten_code))
+    except ops.FeedPreparing:
+        return problem_response(503, "Service unavailable", slug="feed-preparing",
+                                detail="The feed is being prepared; please try again in 30 seconds.",
+                                headers={"Retry-After": str(ops.RETRY_AFTER_SECONDS)})
     headers = {"ETag": feed.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization, X-API-Key"}
     if request.if_none_match and request.if_none_match.contains(feed.etag.strip('"')):
         return Response(status=304, headers=headers)

@@ -212,3 +212,27 @@ def test_the_feed_is_in_the_openapi(client):
     assert {"apiKeyHeader": []} in op["security"] and {"304", "401", "403", "429"} <= set(op["responses"])
     assert op["responses"]["200"]["content"]["application/json"]["example"]["areas"]
     assert "/api/v1/api-clients/{client_id}/rotate" in spec["paths"]
+
+
+def test_background_computation_serves_503_first_then_the_feed(app, world, make_client, feed, monkeypatch):
+    """Production computes in a thread: a first poll that outlasts the wait gets 503 + Retry-After;
+    once the thread is done, the feed is served (and a kept feed is served while it recomputes)."""
+    import threading
+    key = make_client()["api_key"]
+    release = threading.Event()
+
+    def slow_build(kabupaten_code, today):
+        release.wait(10)
+        return {"areas": [], "kabupaten": {"code": "35.25"}}, 0.0
+    monkeypatch.setitem(app.config, "COMMAND_CENTRE_BACKGROUND", True)
+    monkeypatch.setattr(feed_ops, "build_feed", slow_build)
+    monkeypatch.setattr(feed_ops, "WAIT_SECONDS", 0.05)
+    first = feed(key)
+    assert first.status_code == 503 and first.mimetype == "application/problem+json"
+    assert int(first.headers["Retry-After"]) > 0
+    running = feed_ops._RUNNING.get("3525")
+    release.set()
+    if running is not None:
+        assert running.wait(10)
+    ready = feed(key)
+    assert ready.status_code == 200 and ready.json["kabupaten"] == {"code": "35.25"}
