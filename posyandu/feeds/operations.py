@@ -43,7 +43,6 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-
 from flask import current_app
 
 from ..charts.cache import etag_for
