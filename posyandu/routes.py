@@ -20,10 +20,14 @@ def API_BLUEPRINTS():
     from .quality.routes import blp as quality
     from .reports.routes import blp as nutrition_reports
     from .reports.routes_follow_up import blp as report_follow_up
+    from .apiclients.routes import blp as api_clients
+    from .feeds.routes import blp as feeds
     return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
             early_warning, fhir, quality, report_exports, charts,
             nutrition_reports,
-            report_follow_up]
+            report_follow_up,
+            api_clients,
+            feeds]
 
 
 def SYNC_ADAPTERS():
