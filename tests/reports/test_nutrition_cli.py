@@ -17,8 +17,8 @@ def test_cli_writes_the_workbook(runner, world, tmp_path):
     header_at = next(i for i, row in enumerate(values) if row and "S: balita sasaran" in row)
     total = values[-1]
     header = values[header_at]
-    # hand-counted (tests/reports/nutrition_data.py): S 8, K 8, D 7, N 2, T 2, O 2, B 1
-    assert [total[header.index(k)] for k in ("S: balita sasaran", "D: ditimbang", "N: naik")] == [8, 7, 2]
+    # hand-counted (tests/reports/nutrition_data.py): S 9, K 8, D 7, N 2, T 2, O 2, B 1
+    assert [total[header.index(k)] for k in ("S: balita sasaran", "D: ditimbang", "N: naik")] == [9, 7, 2]
 
 
 def test_openapi_documents_the_reports(client):
