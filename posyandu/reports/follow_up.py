@@ -20,10 +20,10 @@ posyandu, each read by index; :func:`_page_rows`), so the first page of a kabupa
 its 100,000 children; a filter on rare reasons narrows each slice by index first.
 
 Early warning is evaluated in Python from each child's history (``early_warning.operations.
-evaluate``: about 4-6 s for a whole kabupaten). A page evaluates only the posyandu of its slices
-(part of every page by default); a download of a kecamatan or kabupaten includes it only when
-asked (``early_warning=true`` or ``reason=early_warning``). The answer says whether it was
-included.
+evaluate``: about 4-6 s for a whole kabupaten). A page evaluates only the posyandu of its slices;
+a download, the whole area. It is included by default for a posyandu, desa or puskesmas, and for
+a kecamatan or kabupaten only when asked (``early_warning=true`` or ``reason=early_warning``), so
+their first page stays as cheap as it can be. The answer says whether it was included.
 
 Identity: the staff view of the child registry (``nik_masked``, ``has_nik``: docs/children.md);
 the download may carry NIKs in clear for puskesmas, dinkes and admin staff who ask
@@ -61,7 +61,7 @@ from .registry import register
 
 M = Measurement
 API = "/api/v1"
-#: Area levels whose download includes early warning unless told otherwise (a bounded evaluation).
+#: Area levels whose list includes early warning unless told otherwise.
 EARLY_WARNING_LEVELS = ("posyandu", "desa", "puskesmas")
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 FETCH_ROWS = 1000
@@ -81,18 +81,16 @@ def reason_codes(value: str | None) -> tuple[str, ...]:
     return fu.expand(value)
 
 
-def include_early_warning(area: Area, reasons: tuple[str, ...], asked: bool | None, *, whole_area: bool) -> bool:
+def include_early_warning(area: Area, reasons: tuple[str, ...], asked: bool | None) -> bool:
     """Whether the early-warning reason is evaluated: always when it is the reason asked for;
-    else as asked; by default on every page (a page evaluates only the posyandu it reads) and,
-    for a download of the whole area, only up to a puskesmas (a kabupaten takes seconds and
-    holds its whole history in memory)."""
+    else as asked; by default up to a puskesmas (the first page of a kecamatan or kabupaten
+    stays as cheap as it can be; asked for, a page evaluates only the posyandu it reads, but a
+    download evaluates the whole area: seconds, and its whole history in memory)."""
     if reasons == ("early_warning",):
         return True
     if "early_warning" not in reasons:
         return False
-    if asked is not None:
-        return bool(asked)
-    return area.level in EARLY_WARNING_LEVELS if whole_area else True
+    return area.level in EARLY_WARNING_LEVELS if asked is None else bool(asked)
 
 
 def parse_flag(value, field: str = "early_warning") -> bool | None:
@@ -495,7 +493,7 @@ def follow_up_list(scope, area: Area, month: Month, *, reason: str | None = None
     reasons = reason_codes(reason)
     limit = max(1, min(int(limit), MAX_LIMIT))
     after = decode_cursor(cursor) if cursor else None
-    with_ew = include_early_warning(area, reasons, early_warning, whole_area=False)
+    with_ew = include_early_warning(area, reasons, early_warning)
     warnings = Warnings() if with_ew else None
     report_settings()
     rows = _page_rows(area, month, reasons, warnings, after, limit + 1)
@@ -626,7 +624,7 @@ def follow_up_document(scope, area: Area, month: Month, options: dict) -> Report
     reasons = reason_codes(options.get("reason"))
     nik = nik_visibility(scope, options.get("nik"))
     language = options.get("lang") or "id"
-    with_ew = include_early_warning(area, reasons, parse_flag(options.get("early_warning")), whole_area=True)
+    with_ew = include_early_warning(area, reasons, parse_flag(options.get("early_warning")))
     warnings = _early_warning(area, month) if with_ew else None
     if nik == "clear":
         audit("export_identifiers", "report", f"follow-up:{area.level}:{area.code}"[:40],

@@ -311,12 +311,13 @@ def test_cursor_pages_have_no_duplicates_or_gaps(client, world, monkeypatch, fir
     assert r.status_code == 422 and "cursor" in r.get_json()["errors"]
 
 
-def test_kabupaten_download_leaves_early_warning_out_unless_asked(client, world):
-    """A page evaluates the early warning of the posyandu it reads; a kabupaten's download would
-    evaluate them all, so it does only when asked."""
+def test_kabupaten_leaves_early_warning_out_unless_asked(client, world):
     histories(world)
     body = get(client, world.dinkes_gresik, level="kabupaten", code="35.25", limit=500).get_json()
+    assert body["early_warning_included"] is False and "Rani" not in by_name(body["items"])
+    body = get(client, world.dinkes_gresik, level="kabupaten", code="35.25", early_warning="true").get_json()
     assert body["early_warning_included"] is True and "Rani" in by_name(body["items"])
+    assert get(client, world.staff_a).get_json()["early_warning_included"] is True
     query = {"month": MONTH, "level": "kabupaten", "code": "35.25"}
     text = client.get(URL + ".csv", query_string=query, headers=headers(world.dinkes_gresik)).get_data(as_text=True)
     assert "Rani" not in text and "Ani" in text
