@@ -57,6 +57,7 @@ from ..regions.models import Posyandu
 from .areas import Area, Month
 from .cohort import month_children, report_settings
 from .document import Column, ReportDocument, Table
+from .models import ReportChildMonth
 from .registry import register
 
 M = Measurement
@@ -180,13 +181,9 @@ def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_w
         return (sa.select(m.id).where(m.child_id == o.child_id, m.deleted_at.is_(None), *where(m))
                 .order_by(m.measured_on.desc(), m.created_at.desc(), m.id.desc()).limit(1).scalar_subquery())
 
-    in_month = aliased(M, name="m_in_month")
-    record_in_month = (sa.select(in_month.id)
-                       .where(in_month.child_id == o.child_id, in_month.deleted_at.is_(None),
-                              in_month.measured_on >= start, in_month.measured_on <= end)
-                       .order_by(sa.case((in_month.weight_kg.is_(None), 1), else_=0), in_month.measured_on.desc(),
-                                 in_month.created_at.desc(), in_month.id.desc())
-                       .limit(1).scalar_subquery())
+    month_row = aliased(ReportChildMonth, name="month_row")
+    # the month's record: the report summary's row of the month (report_child_month, kept at
+    # write time), else the last measurement before the month
     record_before = latest(lambda m: (m.measured_on < start,), name="m_before")
     length_last = latest(lambda m: (m.cat_tbu.is_not(None), m.measured_on <= end), name="m_length")
     length_before = latest(lambda m: (m.cat_tbu.is_not(None), m.measured_on < start), name="m_length_before")
@@ -247,7 +244,8 @@ def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_w
         prev.cat_tbu.label("p_cat_tbu"), last_weighed_on.label("last_weighed_on"), *flags)
         .select_from(ordered)
         .join(person, person.id == o.child_id)
-        .outerjoin(rec, rec.id == sa.func.coalesce(record_in_month, record_before))
+        .outerjoin(month_row, sa.and_(month_row.child_id == o.child_id, month_row.month == month.index))
+        .outerjoin(rec, rec.id == sa.func.coalesce(month_row.measurement_id, record_before))
         .outerjoin(ln, ln.id == length_last)
         .outerjoin(prev, prev.id == length_before)
         .where(sa.or_(*(conditions[code] for code in reasons)) if reasons else sa.false())
@@ -280,21 +278,26 @@ def _narrowing(reasons) -> bool:
 
 
 def _candidates(posyandu_ids, month: Month, reasons: tuple[str, ...], early_warning_ids):
-    """For a filter on month-record reasons or early warning only: a SELECT of child ids that may
-    have them (a superset: the exact rule is applied to the month's record afterwards), read by
-    index from the month's measurements at ``posyandu_ids`` (None: every posyandu), so the cohort
-    is narrowed before it is sorted. None when no narrowing applies."""
-    m = aliased(M, name="m_candidate")
-    conditions = _month_conditions(m)
-    parts = []
-    month_reasons = [conditions[r] for r in reasons if r in conditions]
+    """For a filter on month-record reasons or early warning only: a SELECT of the child ids that
+    may have them (the exact rule is applied afterwards), read by index, so the cohort is narrowed
+    before it is sorted: from the month's rows of the report summary (``report_child_month``:
+    the month's record, placed where the child ended the month) at ``posyandu_ids`` (None: the
+    whole area's cohort), and for new stunting from the month's measurements (a length may be
+    measured apart from the weighing that is the month's record). None when no narrowing applies."""
     if not _narrowing(reasons):
         return None
-    if month_reasons:
+    parts = []
+    summary = aliased(ReportChildMonth, name="s_candidate")
+    here = [summary.posyandu_id.in_(list(posyandu_ids))] if posyandu_ids is not None else []
+    on_record = [_month_conditions(summary)[r] for r in reasons if r in _MONTH_REASONS and r != "stunted_new"]
+    if on_record:
+        parts.append(sa.select(summary.child_id).where(summary.month == month.index, *here, sa.or_(*on_record)))
+    if "stunted_new" in reasons:
+        m = aliased(M, name="m_candidate")
         parts.append(sa.select(m.child_id).where(
             *([m.posyandu_id.in_(list(posyandu_ids))] if posyandu_ids is not None else ()),
-            m.measured_on >= month.first_day,
-            m.measured_on <= month.last_day, m.deleted_at.is_(None), sa.or_(*month_reasons)))
+            m.measured_on >= month.first_day, m.measured_on <= month.last_day, m.deleted_at.is_(None),
+            m.cat_tbu.in_(fu.STUNTED)))
         # a child who moved in during or after the month may have been measured elsewhere
         parts.append(sa.select(ChildTransfer.child_id).where(ChildTransfer.moved_on >= month.first_day))
     if "early_warning" in reasons and early_warning_ids:
