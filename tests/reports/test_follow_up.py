@@ -499,3 +499,28 @@ def test_a_child_who_moved_in_is_listed_where_she_ended_the_month(client, world)
         assert [x["code"] for x in rows["Sinta"]["reasons"]] == ["severe_wasting"]
         assert rows["Sinta"]["posyandu"]["code"] == "PY-A1"
         assert "Sinta" not in by_name(get(client, world.kader_b1, **query).get_json()["items"])
+
+
+def test_through_the_write_path_a_new_weighing_and_its_deletion(client, world):
+    """Vivi (boy, born 1 May 2024, registered at birth) weighed by the cadre through the API on
+    10 Nov 2026: 9.0 kg, 85.0 cm standing (30 months). WHO weight-for-height, boys, 85.0 cm:
+    L −0.3521, M 11.6707, S 0.08156 → −3 SD 9.229 kg, −2 SD 9.959 kg; below −3 WHO's restricted
+    rule gives z = −3 + (9.0 − 9.229) / (9.959 − 9.229) = −3.31: gizi buruk. Deleting the weighing
+    leaves her not weighed this month (last weighed in October)."""
+    histories(world)
+    vivi = kid(world.posyandu_a1, "Vivi", birth_date=date(2024, 5, 1))
+    weigh(vivi, date(2026, 10, 12), 9.6)
+    summarize()
+    body = {"id": "5f0f3c1e-8f5e-4d7b-9c41-2a7c0b6d9e01", "child_id": str(vivi.id), "measured_on": "2026-11-10",
+            "weight_kg": 9.0, "length_cm": 85.0, "measure_method": "standing"}
+    r = client.post("/api/v1/measurements", json=body, headers=headers(world.kader_a1))
+    assert r.status_code == 201, r.get_json()
+    rows = by_name(get(client, world.kader_a1, reason="severe_wasting").get_json()["items"])
+    reason = rows["Vivi"]["reasons"][0]
+    assert reason["code"] == "severe_wasting" and reason["values"]["criteria"] == ["whz"]
+    assert reason["values"]["whz"] == pytest.approx(-3.31, abs=0.01)
+    r = client.delete(f"/api/v1/measurements/{body['id']}", headers=headers(world.kader_a1))
+    assert r.status_code in (200, 204), r.get_json()
+    rows = by_name(get(client, world.kader_a1).get_json()["items"])
+    assert [x["code"] for x in rows["Vivi"]["reasons"]] == ["not_weighed"]
+    assert rows["Vivi"]["reasons"][0]["values"]["last_weighed_on"] == "2026-10-12"
