@@ -6,14 +6,17 @@ their posyandu of the month's last day, under five, registered by then). Why: th
 2T, not weighed, not weighed for two months or more, early warning). A child with at least one
 reason (or with the reason asked for) is listed, once, with all her reasons.
 
-How (kabupaten scale, 100,000 children): one SELECT per page. The innermost part is the month's
-cohort sorted by the keyset (posyandu code, the name's sort key, child id) behind an
-``OFFSET 0`` fence, so the database sorts the children (cheap: no measurement read) and only
-then probes, child by child in that order, her measurements by index
-(``ix_measurement_child_date``) until the page is full: a page costs the sort plus a few index
-probes per child looked at, not a pass over the measurement table. The next page starts after
+How (kabupaten scale, 100,000 children): one SELECT per slice of posyandu. The innermost part
+is the slice's cohort sorted by the keyset (posyandu code, the name's sort key, child id) behind
+an ``OFFSET 0`` fence, so the database sorts those children (cheap: no measurement read) and
+only then probes, child by child in that order, her month's summary row and her measurements by
+index (``ix_measurement_child_date``) until the page is full: a page costs the slice's sort plus
+a few index probes per child looked at, not a pass over the measurement table. The next page
+starts after
 the cursor's key (a stable keyset: no duplicates or gaps while data do not change).
-:func:`_reason_query` is the only place that knows how the month's values are read.
+:func:`_reason_query` (and :func:`_candidates`, its filter) is the only place that knows how the
+month's values are read: the month's record from the report summary ``report_child_month``
+(``summary.py``, kept at write time), the rest from ``measurement`` by index.
 
 A page of a large area is read posyandu by posyandu in code order (slices of 8, 16, 32, ...
 posyandu, each read by index; :func:`_page_rows`), so the first page of a kabupaten never sorts
