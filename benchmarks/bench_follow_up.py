@@ -149,9 +149,9 @@ def run(url: str, runs: int) -> None:
         kab = resolve_area(scope, "kabupaten", "3525")
         pkm_code = db.session.scalar(sa.select(Puskesmas.code).where(Puskesmas.code == SMALL_PUSKESMAS))
         pkm = resolve_area(scope, "puskesmas", pkm_code)
+        third = db.session.scalar(sa.select(sa.func.count()).select_from(Posyandu)) // 3
         pos = resolve_area(scope, "posyandu", db.session.scalar(sa.select(Posyandu.code).order_by(Posyandu.code)
-                                                                 .offset(db.session.scalar(sa.select(sa.func.count()).select_from(Posyandu)) // 3)
-                                                                 .limit(1)))
+                                                                 .offset(third).limit(1)))
         db.session.rollback()
 
         def timed(label, fn):

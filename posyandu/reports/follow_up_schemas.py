@@ -109,7 +109,8 @@ class FollowUpChildLinksOut(ma.Schema):
 
 class FollowUpItemOut(ma.Schema):
     child = fields.Nested(FollowUpChildOut)
-    posyandu = fields.Nested(FollowUpPosyanduOut, metadata={"description": "Where the child was on the month's last day."})
+    posyandu = fields.Nested(FollowUpPosyanduOut,
+                             metadata={"description": "Where the child was on the month's last day."})
     last_measurement = fields.Nested(FollowUpMeasurementOut, allow_none=True, metadata={
         "description": "The month's record (its last weighing, else its last measurement); when the child was not "
                        "measured this month, her last measurement before it."})

@@ -231,7 +231,8 @@ def test_each_reason_from_a_hand_built_history(client, world):
     assert rows["Ani"]["links"]["child"] == f"/api/v1/children/{child['id']}"
     assert rows["Ani"]["links"]["weight_chart"] == f"/api/v1/children/{child['id']}/charts/weight-for-age.svg"
     links = body["links"]
-    assert links["immunization_overdue"] == f"/api/v1/immunizations/overdue?on=2026-11-30&posyandu_id={world.posyandu_a1.id}"
+    assert links["immunization_overdue"] == \
+        f"/api/v1/immunizations/overdue?on=2026-11-30&posyandu_id={world.posyandu_a1.id}"
     assert links["immunization_dropouts"].startswith("/api/v1/immunizations/dropouts?indicator=DPTHBHIB1-DPTHBHIB3")
 
 
