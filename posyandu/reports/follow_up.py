@@ -6,24 +6,27 @@ their posyandu of the month's last day, under five, registered by then). Why: th
 2T, not weighed, not weighed for two months or more, early warning). A child with at least one
 reason (or with the reason asked for) is listed, once, with all her reasons.
 
-How (kabupaten scale, 100,000 children): one SELECT per page. The innermost part is the month's
-cohort sorted by the keyset (posyandu code, the name's sort key, child id) behind an
-``OFFSET 0`` fence, so the database sorts the children (cheap: no measurement read) and only
-then probes, child by child in that order, her measurements by index
-(``ix_measurement_child_date``) until the page is full: a page costs the sort plus a few index
-probes per child looked at, not a pass over the measurement table. The next page starts after
+How (kabupaten scale, 100,000 children): one SELECT per slice of posyandu. The innermost part
+is the slice's cohort sorted by the keyset (posyandu code, the name's sort key, child id) behind
+an ``OFFSET 0`` fence, so the database sorts those children (cheap: no measurement read) and
+only then probes, child by child in that order, her month's summary row and her measurements by
+index (``ix_measurement_child_date``) until the page is full: a page costs the slice's sort plus
+a few index probes per child looked at, not a pass over the measurement table. The next page
+starts after
 the cursor's key (a stable keyset: no duplicates or gaps while data do not change).
-:func:`_reason_query` is the only place that knows how the month's values are read.
+:func:`_reason_query` (and :func:`_candidates`, its filter) is the only place that knows how the
+month's values are read: the month's record from the report summary ``report_child_month``
+(``summary.py``, kept at write time), the rest from ``measurement`` by index.
 
 A page of a large area is read posyandu by posyandu in code order (slices of 8, 16, 32, ...
 posyandu, each read by index; :func:`_page_rows`), so the first page of a kabupaten never sorts
 its 100,000 children; a filter on rare reasons narrows each slice by index first.
 
 Early warning is evaluated in Python from each child's history (``early_warning.operations.
-evaluate``: about 4-6 s for a whole kabupaten). A page evaluates only the posyandu of its slices
-(part of every page by default); a download of a kecamatan or kabupaten includes it only when
-asked (``early_warning=true`` or ``reason=early_warning``). The answer says whether it was
-included.
+evaluate``: about 4-6 s for a whole kabupaten). A page evaluates only the posyandu of its slices;
+a download, the whole area. It is included by default for a posyandu, desa or puskesmas, and for
+a kecamatan or kabupaten only when asked (``early_warning=true`` or ``reason=early_warning``), so
+their first page stays as cheap as it can be. The answer says whether it was included.
 
 Identity: the staff view of the child registry (``nik_masked``, ``has_nik``: docs/children.md);
 the download may carry NIKs in clear for puskesmas, dinkes and admin staff who ask
@@ -57,11 +60,12 @@ from ..regions.models import Posyandu
 from .areas import Area, Month
 from .cohort import month_children, report_settings
 from .document import Column, ReportDocument, Table
+from .models import ReportChildMonth
 from .registry import register
 
 M = Measurement
 API = "/api/v1"
-#: Area levels whose download includes early warning unless told otherwise (a bounded evaluation).
+#: Area levels whose list includes early warning unless told otherwise.
 EARLY_WARNING_LEVELS = ("posyandu", "desa", "puskesmas")
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 FETCH_ROWS = 1000
@@ -81,18 +85,16 @@ def reason_codes(value: str | None) -> tuple[str, ...]:
     return fu.expand(value)
 
 
-def include_early_warning(area: Area, reasons: tuple[str, ...], asked: bool | None, *, whole_area: bool) -> bool:
+def include_early_warning(area: Area, reasons: tuple[str, ...], asked: bool | None) -> bool:
     """Whether the early-warning reason is evaluated: always when it is the reason asked for;
-    else as asked; by default on every page (a page evaluates only the posyandu it reads) and,
-    for a download of the whole area, only up to a puskesmas (a kabupaten takes seconds and
-    holds its whole history in memory)."""
+    else as asked; by default up to a puskesmas (the first page of a kecamatan or kabupaten
+    stays as cheap as it can be; asked for, a page evaluates only the posyandu it reads, but a
+    download evaluates the whole area: seconds, and its whole history in memory)."""
     if reasons == ("early_warning",):
         return True
     if "early_warning" not in reasons:
         return False
-    if asked is not None:
-        return bool(asked)
-    return area.level in EARLY_WARNING_LEVELS if whole_area else True
+    return area.level in EARLY_WARNING_LEVELS if asked is None else bool(asked)
 
 
 def parse_flag(value, field: str = "early_warning") -> bool | None:
@@ -182,13 +184,9 @@ def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_w
         return (sa.select(m.id).where(m.child_id == o.child_id, m.deleted_at.is_(None), *where(m))
                 .order_by(m.measured_on.desc(), m.created_at.desc(), m.id.desc()).limit(1).scalar_subquery())
 
-    in_month = aliased(M, name="m_in_month")
-    record_in_month = (sa.select(in_month.id)
-                       .where(in_month.child_id == o.child_id, in_month.deleted_at.is_(None),
-                              in_month.measured_on >= start, in_month.measured_on <= end)
-                       .order_by(sa.case((in_month.weight_kg.is_(None), 1), else_=0), in_month.measured_on.desc(),
-                                 in_month.created_at.desc(), in_month.id.desc())
-                       .limit(1).scalar_subquery())
+    month_row = aliased(ReportChildMonth, name="month_row")
+    # the month's record: the report summary's row of the month (report_child_month, kept at
+    # write time), else the last measurement before the month
     record_before = latest(lambda m: (m.measured_on < start,), name="m_before")
     length_last = latest(lambda m: (m.cat_tbu.is_not(None), m.measured_on <= end), name="m_length")
     length_before = latest(lambda m: (m.cat_tbu.is_not(None), m.measured_on < start), name="m_length_before")
@@ -249,7 +247,8 @@ def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_w
         prev.cat_tbu.label("p_cat_tbu"), last_weighed_on.label("last_weighed_on"), *flags)
         .select_from(ordered)
         .join(person, person.id == o.child_id)
-        .outerjoin(rec, rec.id == sa.func.coalesce(record_in_month, record_before))
+        .outerjoin(month_row, sa.and_(month_row.child_id == o.child_id, month_row.month == month.index))
+        .outerjoin(rec, rec.id == sa.func.coalesce(month_row.measurement_id, record_before))
         .outerjoin(ln, ln.id == length_last)
         .outerjoin(prev, prev.id == length_before)
         .where(sa.or_(*(conditions[code] for code in reasons)) if reasons else sa.false())
@@ -282,21 +281,26 @@ def _narrowing(reasons) -> bool:
 
 
 def _candidates(posyandu_ids, month: Month, reasons: tuple[str, ...], early_warning_ids):
-    """For a filter on month-record reasons or early warning only: a SELECT of child ids that may
-    have them (a superset: the exact rule is applied to the month's record afterwards), read by
-    index from the month's measurements at ``posyandu_ids`` (None: every posyandu), so the cohort
-    is narrowed before it is sorted. None when no narrowing applies."""
-    m = aliased(M, name="m_candidate")
-    conditions = _month_conditions(m)
-    parts = []
-    month_reasons = [conditions[r] for r in reasons if r in conditions]
+    """For a filter on month-record reasons or early warning only: a SELECT of the child ids that
+    may have them (the exact rule is applied afterwards), read by index, so the cohort is narrowed
+    before it is sorted: from the month's rows of the report summary (``report_child_month``:
+    the month's record, placed where the child ended the month) at ``posyandu_ids`` (None: the
+    whole area's cohort), and for new stunting from the month's measurements (a length may be
+    measured apart from the weighing that is the month's record). None when no narrowing applies."""
     if not _narrowing(reasons):
         return None
-    if month_reasons:
+    parts = []
+    summary = aliased(ReportChildMonth, name="s_candidate")
+    here = [summary.posyandu_id.in_(list(posyandu_ids))] if posyandu_ids is not None else []
+    on_record = [_month_conditions(summary)[r] for r in reasons if r in _MONTH_REASONS and r != "stunted_new"]
+    if on_record:
+        parts.append(sa.select(summary.child_id).where(summary.month == month.index, *here, sa.or_(*on_record)))
+    if "stunted_new" in reasons:
+        m = aliased(M, name="m_candidate")
         parts.append(sa.select(m.child_id).where(
             *([m.posyandu_id.in_(list(posyandu_ids))] if posyandu_ids is not None else ()),
-            m.measured_on >= month.first_day,
-            m.measured_on <= month.last_day, m.deleted_at.is_(None), sa.or_(*month_reasons)))
+            m.measured_on >= month.first_day, m.measured_on <= month.last_day, m.deleted_at.is_(None),
+            m.cat_tbu.in_(fu.STUNTED)))
         # a child who moved in during or after the month may have been measured elsewhere
         parts.append(sa.select(ChildTransfer.child_id).where(ChildTransfer.moved_on >= month.first_day))
     if "early_warning" in reasons and early_warning_ids:
@@ -495,7 +499,7 @@ def follow_up_list(scope, area: Area, month: Month, *, reason: str | None = None
     reasons = reason_codes(reason)
     limit = max(1, min(int(limit), MAX_LIMIT))
     after = decode_cursor(cursor) if cursor else None
-    with_ew = include_early_warning(area, reasons, early_warning, whole_area=False)
+    with_ew = include_early_warning(area, reasons, early_warning)
     warnings = Warnings() if with_ew else None
     report_settings()
     rows = _page_rows(area, month, reasons, warnings, after, limit + 1)
@@ -626,7 +630,7 @@ def follow_up_document(scope, area: Area, month: Month, options: dict) -> Report
     reasons = reason_codes(options.get("reason"))
     nik = nik_visibility(scope, options.get("nik"))
     language = options.get("lang") or "id"
-    with_ew = include_early_warning(area, reasons, parse_flag(options.get("early_warning")), whole_area=True)
+    with_ew = include_early_warning(area, reasons, parse_flag(options.get("early_warning")))
     warnings = _early_warning(area, month) if with_ew else None
     if nik == "clear":
         audit("export_identifiers", "report", f"follow-up:{area.level}:{area.code}"[:40],
