@@ -68,7 +68,11 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("OPENAPI_REDOC_PATH", "redoc")
     app.config.setdefault("OPENAPI_REDOC_URL", "/portal/static/vendor/redoc/redoc.standalone.js")
     app.config.setdefault("API_SPEC_OPTIONS", {
-        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "components": {"securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            # machine clients (the command-centre feed only): docs/command-centre.md
+            "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            "apiKeyBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "API key (pgcc_...)"}}},
         "security": [{"bearerAuth": []}],
         "info": {"description": "PosyanduGo REST API. Errors are application/problem+json. "
                                 "See the README for roles and the sync protocol."},

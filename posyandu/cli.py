@@ -26,6 +26,7 @@ COMMAND_GROUPS = [
     ("reminders.cli", "reminders_group"),
     ("reports.cli", "reports_group"),
     ("fhir.cli", "fhir_group"),
+    ("apiclients.cli", "api_clients_group"),
 ]
 
 

@@ -18,5 +18,9 @@ def API_BLUEPRINTS():
     from .early_warning.routes import blp as early_warning
     from .fhir.routes import blp as fhir
     from .quality.routes import blp as quality
+    from .apiclients.routes import blp as api_clients
+    from .feeds.routes import blp as feeds
     return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
-            early_warning, fhir, quality, report_exports, charts]
+            early_warning, fhir, quality, report_exports, charts,
+            api_clients,
+            feeds]
