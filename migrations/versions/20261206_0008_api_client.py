@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0006"  # re-chained in i11-portal after merging i8-nutrition (integrator: set to the head)
 branch_labels = None
 depends_on = None
 
