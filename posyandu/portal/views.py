@@ -362,11 +362,8 @@ def follow_up():
 
 def _follow_up_lists(area, month_):
     """The follow-up report's lists (``posyandu/reports/follow_up.py``) when it exists."""
-    try:
-        from ..reports import follow_up  # noqa: F401
-    except ModuleNotFoundError as exc:
-        if exc.name != "posyandu.reports.follow_up":
-            raise
+    import importlib.util
+    if importlib.util.find_spec("posyandu.reports.follow_up") is None:
         return None
     from ..reports import export, registry
     spec = registry.load_all().get("follow-up")
