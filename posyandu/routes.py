@@ -20,7 +20,9 @@ def API_BLUEPRINTS():
     from .quality.routes import blp as quality
     from .apiclients.routes import blp as api_clients
     from .feeds.routes import blp as feeds
+    from .reports.routes_follow_up import blp as report_follow_up
     return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
             early_warning, fhir, quality, report_exports, charts,
             api_clients,
-            feeds]
+            feeds,
+            report_follow_up]
