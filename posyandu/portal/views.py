@@ -29,6 +29,8 @@ REPORT_CHARTS = {
     "skdn": ("trend",),
     "trend": ("trend",),
 }
+#: Overdue immunizations are listed per posyandu (the schedule engine per child) up to this many.
+OVERDUE_LIST_MAX_POSYANDU = 40
 #: Report kinds shown first, in the order of the stunting-reports issue.
 REPORT_ORDER = ("nutrition-status", "skdn", "trend", "vitamin-a-breastfeeding", "immunization-coverage")
 
@@ -341,36 +343,24 @@ def area_chart(chart):
 
 @bp.route("/follow-up")
 def follow_up():
-    """Children to follow up: the early-warning list and overdue immunizations (and the
-    follow-up report's lists when that module is present), each linking to the child's page."""
-    from ..early_warning.operations import area_list
+    """Children to follow up (``reports.follow_up.follow_up_list``: the reasons with their numbers,
+    early warning for small areas), then overdue immunizations; each links to the child's page."""
     from ..immunizations.operations import overdue_list
-    area, month_ = area_and_month()
-    warnings = area_list(_scope(), area, month_, cursor=request.args.get("cursor"), limit=100, language=lang())
-    overdue = []
     from ..regions.models import Posyandu
+    from ..reports.follow_up import as_of, follow_up_list
+    area, month_ = area_and_month()
+    found = follow_up_list(_scope(), area, month_, reason=request.args.get("reason") or None,
+                           cursor=request.args.get("cursor"), limit=100, language=lang())
+    overdue = []
     posyandu_ids = db.session.scalars(sa.select(Posyandu.id).where(area.posyandu_condition())
                                       .order_by(Posyandu.code)).all()
-    if len(posyandu_ids) <= 40:
+    if len(posyandu_ids) <= OVERDUE_LIST_MAX_POSYANDU:
         for pid in posyandu_ids:
-            items, _cursor = overdue_list(_scope(), posyandu_id=pid, on=_as_of(month_), limit=100)
+            items, _cursor = overdue_list(_scope(), posyandu_id=pid, on=as_of(month_), limit=100)
             overdue.extend(items)
-    lists = _follow_up_lists(area, month_)
-    return render_template("portal/follow_up.html", warnings=warnings, overdue=overdue, lists=lists,
+    return render_template("portal/follow_up.html", found=found, overdue=overdue,
+                           overdue_shown=len(posyandu_ids) <= OVERDUE_LIST_MAX_POSYANDU,
                            pick=picker(area, month_), args=area_args(area, month_))
-
-
-def _follow_up_lists(area, month_):
-    """The follow-up report's lists (``posyandu/reports/follow_up.py``) when it exists."""
-    import importlib.util
-    if importlib.util.find_spec("posyandu.reports.follow_up") is None:
-        return None
-    from ..reports import export, registry
-    spec = registry.load_all().get("follow-up")
-    if spec is None:
-        return None
-    options = {"lang": lang()} if "lang" in spec.options else {}
-    return export.document_json(spec.build(_scope(), area, month_, registry.pick_options(spec, options)), lang())
 
 
 @bp.route("/early-warning")

@@ -117,10 +117,10 @@ def test_portal_in_a_browser(live, browser):
     from tests.factories import PASSWORD
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
     browser.find_element(By.ID, "sign-in").click()
-    assert browser.current_url.endswith("/portal/month")
 
     # the month at a glance: one row per posyandu of the puskesmas
     table = browser.find_element(By.ID, "glance")
+    assert browser.current_url.endswith("/portal/month")
     text = table.text
     assert "Posyandu Melati" in text and "Posyandu Mawar" in text and "Posyandu Anggrek" not in text
     assert "Bulan ini sekilas" in browser.page_source
@@ -158,10 +158,12 @@ def test_portal_in_a_browser(live, browser):
 
     # switch language
     browser.get(base + "/portal/month")
+    from selenium.webdriver.support.ui import WebDriverWait
     browser.find_element(By.ID, "switch-language").click()
-    assert "The month at a glance" in browser.page_source
+    WebDriverWait(browser, 10).until(lambda d: "The month at a glance" in d.page_source)
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     browser.find_element(By.ID, "switch-language").click()
-    assert "Bulan ini sekilas" in browser.page_source
+    WebDriverWait(browser, 10).until(lambda d: "Bulan ini sekilas" in d.page_source)
 
     # a wrong-scope URL: another puskesmas's area, and another puskesmas's child
     browser.get(base + "/portal/month?level=puskesmas&code=P3525020101")
@@ -170,5 +172,6 @@ def test_portal_in_a_browser(live, browser):
     # sign out: the pages need a sign-in again
     browser.get(base + "/portal/month")
     browser.find_element(By.ID, "sign-out").click()
+    WebDriverWait(browser, 10).until(lambda d: "Anda sudah keluar" in d.page_source)
     browser.get(base + "/portal/month")
     assert "/portal/login" in browser.current_url
