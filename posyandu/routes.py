@@ -21,8 +21,10 @@ def API_BLUEPRINTS():
     from .apiclients.routes import blp as api_clients
     from .feeds.routes import blp as feeds
     from .reports.routes_follow_up import blp as report_follow_up
+    from .reports.routes import blp as nutrition_reports
     return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
             early_warning, fhir, quality, report_exports, charts,
             api_clients,
             feeds,
-            report_follow_up]
+            report_follow_up,
+            nutrition_reports]

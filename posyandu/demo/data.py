@@ -181,12 +181,17 @@ def _load_users(summary: DemoSummary) -> dict[str, int]:
 
 def _child_profile(rng: random.Random) -> dict:
     """Per-child growth tendency (z-scores): about a fifth stunted, a few wasted, most near
-    the median, roughly like SSGI prevalences in East Java."""
+    the median, roughly like SSGI prevalences in East Java; some faltering lately (T, 2T) and
+    some not weighed for the last two months, so the monthly reports show every case."""
     roll = rng.random()
     if roll < 0.22:
         return {"kind": "stunted", "length_z": rng.uniform(-3.3, -2.2), "wfl_z": rng.gauss(-0.3, 0.7)}
     if roll < 0.29:
         return {"kind": "wasted", "length_z": rng.gauss(-0.8, 0.7), "wfl_z": rng.uniform(-2.9, -2.15)}
+    if roll < 0.37:  # weight flat over the last three months: T, then 2T (SKDN, follow-up lists)
+        return {"kind": "faltering", "length_z": rng.gauss(-0.5, 0.8), "wfl_z": rng.gauss(0.3, 0.5)}
+    if roll < 0.43:  # not weighed for the last two months (coverage, "not weighed" lists)
+        return {"kind": "absent", "length_z": rng.gauss(-0.5, 0.8), "wfl_z": rng.gauss(-0.2, 0.7)}
     return {"kind": "normal", "length_z": rng.gauss(-0.5, 0.8), "wfl_z": rng.gauss(-0.2, 0.7)}
 
 
@@ -274,6 +279,11 @@ def _history(rng: random.Random, child_id, post, sex: int, birth: date, profile:
             wfl_z = min(max(wfl_z + rng.gauss(0, 0.08) + 0.15 * (profile["wfl_z"] - wfl_z), -3.5), 2.5)
             if rng.random() < 0.12:  # missed this month
                 continue
+            recent = on > _add_months(today, -3)
+            if profile["kind"] == "absent" and on >= _add_months(today, -1):
+                continue
+            if profile["kind"] == "faltering" and recent:
+                wfl_z -= 0.45  # the weight stays about flat while the child grows: not enough gain
             age_days = (on - birth).days
             lying = on < _add_years(birth, 2)  # WHO: recumbent length under 2 years, height after
             true_length = _length_for(sex, age_days, length_z)

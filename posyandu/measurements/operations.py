@@ -282,7 +282,11 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
           posyandu_id=child.posyandu_id, child_id=child.id)
     _note_changes(session, child, [mid, *changed_ids])
     # the report summary: this month's record; a back-dated visit may change later months too
-    refresh_child_months(session, [child_id], None if back_dated else [values["measured_on"].year * 12 + values["measured_on"].month - 1])
+    day = values["measured_on"]
+    if back_dated:
+        refresh_child_months(session, [child_id])
+    else:
+        refresh_child_months(session, [child_id], [day.year * 12 + day.month - 1], added=True)
     session.flush()
     return StoredMeasurement(**row), True
 

@@ -1,8 +1,8 @@
 """The report summary: one row per child per month, maintained at write time.
 
 ``report_child_month`` holds, for every child and calendar month in which she has a live
-measurement, the month's *record* (the last live weighing of the month by date then entry
-time; a month with measurements but no weight uses its last measurement) with what the
+measurement, the month's *record* (the last live weighing of the month by date then entry time;
+a month with measurements but no weight uses its last measurement; see reports/summary.py) with what the
 monthly reports count: where she belonged at the month's end, sex, age, z-scores, WHO flags,
 categories, oedema, LiLA, N/T/O/B, 2T, BGM, vitamin A (any visit of the month), exclusive
 breastfeeding, KIA book. Reports read a month of an area with one index range

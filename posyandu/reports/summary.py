@@ -4,7 +4,7 @@
     Recompute the summary rows of these children: of the given months (``Month`` objects or
     month indexes) or, with ``months=None``, of every month. Two set-based statements (DELETE
     the rows, INSERT ... SELECT the month records from ``measurement``), in the caller's
-    transaction. Call it after any write that can change a row: a measurement created (its
+    transaction; with ``added=True`` (a visit was only added) one upsert on the primary key. Call it after any write that can change a row: a measurement created (its
     month), edited or deleted (the whole child: later N/T/O/B may change), a child moved,
     merged (both children), closed/reopened, its birth date or sex corrected, z-scores
     recomputed.
@@ -15,7 +15,9 @@
     the table (tests compare the two).
 
 The record of a month: the last live measurement with a weight, by date, then entry time, then
-id; without any weight in the month, the last live measurement. The child is placed at her
+id; without any weight in the month, the last live measurement. (A record whose weight is
+implausible keeps its values; its flags and ``weight_implausible`` tell the reports to leave
+them out: the nutrition report counts it as excluded, SKDN as weighed without a status.) The child is placed at her
 posyandu on the month's last day (the ``from`` posyandu of her first hand-over after that day,
 else her current posyandu), and records of merged and duplicate-entry children are left out
 (their history lives on the kept record).
@@ -93,8 +95,13 @@ def _records(where, now):
                sa.func.coalesce(_C.c.closed_reason, "").not_in(_NEVER_COUNTED)))
 
 
-def refresh_child_months(session, child_ids: Iterable, months: Iterable | None = None) -> None:
-    """Recompute the summary rows of ``child_ids`` (of ``months``, or of every month)."""
+def refresh_child_months(session, child_ids: Iterable, months: Iterable | None = None, *,
+                         added: bool = False) -> None:
+    """Recompute the summary rows of ``child_ids`` (of ``months``, or of every month).
+
+    ``added=True`` (a measurement was only added, so no row of these months can disappear):
+    one INSERT ... SELECT ... ON CONFLICT DO UPDATE on the primary key instead of DELETE +
+    INSERT (the measurement POST's one indexed upsert)."""
     ids = list(dict.fromkeys(child_ids))
     if not ids:
         return
@@ -106,8 +113,21 @@ def refresh_child_months(session, child_ids: Iterable, months: Iterable | None =
             return
         where_s.append(_S.c.month.in_(indexes))
         where_m.append(sa.or_(*(_month_range(i) for i in indexes)))
+    select = _records(sa.and_(*where_m), utcnow())
+    dialect = session.get_bind().dialect.name
+    if added and indexes is not None and dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(_S).from_select(list(INSERT_COLUMNS), select)
+        statement = statement.on_conflict_do_update(
+            index_elements=[_S.c.child_id, _S.c.month],
+            set_={c: statement.excluded[c] for c in INSERT_COLUMNS if c not in ("child_id", "month")})
+        session.execute(statement)
+        return
     session.execute(sa.delete(_S).where(*where_s))
-    session.execute(sa.insert(_S).from_select(list(INSERT_COLUMNS), _records(sa.and_(*where_m), utcnow())))
+    session.execute(sa.insert(_S).from_select(list(INSERT_COLUMNS), select))
 
 
 def summary_rows_from_scratch(session) -> list[tuple]:
