@@ -14,7 +14,8 @@ blp = Blueprint("api_clients", __name__, url_prefix="/api-clients",
 
 
 def _with_key(row, key) -> dict:
-    return {**ApiClientSchema().dump(row), "api_key": key}
+    """The client's fields (dumped by the response schema) plus the new key."""
+    return {name: getattr(row, name) for name in ApiClientSchema().fields} | {"api_key": key}
 
 
 @blp.route("", methods=["POST"])

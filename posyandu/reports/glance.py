@@ -10,11 +10,10 @@ Where each number comes from (one definition each, shared with the reports):
 
 - ``registered`` (S): :func:`.cohort.month_children` (the reports' target children, placed at
   their posyandu of the month's last day);
-- ``measured``, ``weighed`` (D), stunting/wasting/underweight, 2T, BGM: one record per child and
-  month (her last live weighing of the month; :func:`nutrition_counts`, isolated so that it can
-  switch to the nutrition summary table ``report_child_month`` of the nutrition reports), the
-  prevalence and its 95 % CI by WHO anthro's simple path (``core.prevalence.proportion``,
-  N = the group's children measured);
+- ``measured``, ``weighed`` (D), stunting/wasting/underweight, 2T, BGM: the nutrition reports'
+  summary table ``report_child_month`` (one record per child and month, her last live weighing
+  of the month; :func:`nutrition_counts`), the prevalence and its 95 % CI by WHO anthro's
+  simple path (``core.prevalence.proportion``, N = the group's children measured);
 - ``idl_infants``/``idl_ytd``/``idl_coverage_pct``: :func:`.immunization_coverage.completeness_counts`
   (IDL complete on time this year, against the infant target; PWS cumulative coverage);
 - ``quality_class``: the SMART score of the group's visits of the month
@@ -60,47 +59,31 @@ def _count(condition):
     return sa.func.sum(sa.case((condition, 1), else_=0))
 
 
-def _valid(z, flag):
-    """z present and not flagged implausible (WHO flag)."""
-    return sa.and_(z.is_not(None), sa.or_(flag.is_(None), flag == sa.false()))
-
-
 # ---------------------------------------------------------------------------------------------
 # nutrition (the one place to switch to the nutrition summary table)
 # ---------------------------------------------------------------------------------------------
 def nutrition_counts(area: Area, first: Month, last: Month) -> dict:
-    """``{(posyandu_id, month_index): {measured, weighed, two_t, bgm, <indicator>_k, _n}}``.
-
-    The month record is the charts' (``charts.operations._month_records``): per child and month
-    her last live weighing (a measurement without weight only when she was not weighed), by date
-    then entry time, 0-59 completed months at that visit, placed at her current posyandu. One
-    GROUP BY over the area's measurements of the months."""
-    month = sa.extract("year", _M.c.measured_on) * 12 + sa.extract("month", _M.c.measured_on) - 1
-    rank = sa.func.row_number().over(
-        partition_by=(_M.c.child_id, month),
-        order_by=(sa.case((_M.c.weight_kg.is_(None), 1), else_=0), _M.c.measured_on.desc(),
-                  _M.c.created_at.desc(), _M.c.id.desc()))
-    ranked = (sa.select(month.label("month"), _C.c.posyandu_id, _M.c.age_months, _M.c.oedema, _M.c.weight_kg,
-                        _M.c.is_2t, _M.c.is_bgm, _M.c.zlen, _M.c.flen, _M.c.zwfl, _M.c.fwfl, _M.c.zwei, _M.c.fwei,
-                        rank.label("rank"))
-              .select_from(_M.join(_C, _C.c.id == _M.c.child_id))
-              .where(_M.c.deleted_at.is_(None), _M.c.measured_on >= first.first_day,
-                     _M.c.measured_on <= last.last_day, _C.c.posyandu_id.in_(area.posyandu_ids()))
-              .subquery("ranked"))
-    r = ranked.c
-    oedema = r.oedema == sa.true()
-    columns = [sa.func.count().label("measured"), _count(r.weight_kg.is_not(None)).label("weighed"),
-               _count(r.is_2t == sa.true()).label("two_t"), _count(r.is_bgm == sa.true()).label("bgm")]
-    for name, z, flag, with_oedema in INDICATORS:
-        valid = _valid(r[z], r[flag])
-        case = sa.and_(valid, r[z] < -2)
-        if with_oedema:   # WHO anthro: oedema is a case (z -3.1) when the z-score is missing
-            valid = sa.or_(valid, sa.and_(oedema, r[z].is_(None)))
-            case = sa.or_(case, sa.and_(oedema, r[z].is_(None)))
-        columns += [_count(case).label(f"{name}_k"), _count(valid).label(f"{name}_n")]
-    query = (sa.select(r.posyandu_id, r.month, *columns)
-             .where(r.rank == 1, r.age_months >= 0, r.age_months <= 59)
-             .group_by(r.posyandu_id, r.month))
+    """``{(posyandu_id, month_index): {measured, weighed, two_t, bgm, <indicator>_k, _n}}`` from
+    the nutrition summary table ``report_child_month`` (one record per child and month, placed
+    at her posyandu of the month's last day; ``reports.nutrition``'s definitions: 0-59 completed
+    months and at most 1826 days at the visit, flagged z-scores left out, oedema a wasting and
+    underweight case). One GROUP BY over the months."""
+    from .nutrition import S, _valid
+    s = S.c
+    oedema = s.oedema.is_(True)
+    ha, wa, wh = _valid(s.zlen, s.flen), _valid(s.zwei, s.fwei), _valid(s.zwfl, s.fwfl)
+    columns = [sa.func.count().label("measured"), _count(s.weighed.is_(True)).label("weighed"),
+               _count(s.is_2t.is_(True)).label("two_t"), _count(s.is_bgm.is_(True)).label("bgm"),
+               _count(ha).label("stunting_n"), _count(sa.and_(ha, s.zlen < -2)).label("stunting_k"),
+               _count(sa.or_(wh, oedema)).label("wasting_n"),
+               _count(sa.or_(oedema, sa.and_(wh, s.zwfl < -2))).label("wasting_k"),
+               _count(sa.or_(wa, oedema)).label("underweight_n"),
+               _count(sa.or_(oedema, sa.and_(wa, s.zwei < -2))).label("underweight_k")]
+    query = (sa.select(s.posyandu_id, s.month, *columns)
+             .where(s.month >= first.index, s.month <= last.index, s.posyandu_id.in_(area.posyandu_ids()),
+                    s.age_months >= 0, s.age_months <= 59,
+                    sa.or_(s.age_days.is_(None), s.age_days <= prevalence.AGE_LIMIT_DAYS))
+             .group_by(s.posyandu_id, s.month))
     return {(row.posyandu_id, int(row.month)): {k: int(row._mapping[k] or 0) for k in NUTRITION_SUMS}
             for row in db.session.execute(query)}
 
