@@ -59,11 +59,12 @@ class GlanceRow:
         return self
 
 
-def area_rows(scope, area, month) -> list[GlanceRow]:
-    """One painted row per posyandu of ``area`` (already resolved in ``scope``) for ``month``,
-    from the shared ``reports.glance.area_glance`` (the command-centre feed's numbers)."""
+def area_rows(scope, area, month, by: str = "posyandu") -> list[GlanceRow]:
+    """One painted row per posyandu (or per group of level ``by``) of ``area`` (already resolved
+    in ``scope``) for ``month``, from the shared ``reports.glance.area_glance`` (the
+    command-centre feed's numbers)."""
     from ..reports.glance import area_glance
-    rows = area_glance(area, month, by="posyandu")
+    rows = area_glance(area, month, by=by)
     return [_from_shared(item).paint() for item in rows]
 
 
@@ -73,7 +74,8 @@ def _pct_of(item: dict, name: str):
 
 
 def _from_shared(item: dict) -> GlanceRow:
-    return GlanceRow(posyandu={"id": item.get("key"), "code": item.get("code"), "name": item.get("name")},
+    return GlanceRow(posyandu={"id": item.get("key"), "code": item.get("code"), "name": item.get("name"),
+                               "level": item.get("level") or "posyandu"},
                      registered=item.get("registered") or 0, measured=item.get("measured") or 0,
                      stunting_pct=_pct_of(item, "stunting"), wasting_pct=_pct_of(item, "wasting"),
                      ds_pct=item.get("ds_pct"), two_t=item.get("two_t") or 0, bgm=item.get("bgm") or 0,

@@ -265,11 +265,22 @@ def home():
 @bp.route("/month")
 def month():
     """Per posyandu of the area: the month's indicators with their colours."""
+    from ..reports.areas import LEVELS_BELOW
     from .glance import area_rows
     area, month_ = area_and_month()
-    rows = area_rows(_scope(), area, month_)
-    return render_template("portal/month.html", rows=rows, pick=picker(area, month_),
-                           args=area_args(area, month_), page="month.html")
+    choices = ("posyandu",) + tuple(level for level in LEVELS_BELOW[area.level] if level != "posyandu")
+    by = request.args.get("by") or "posyandu"
+    if by not in choices:
+        raise InvalidInput(f"Rows by {by!r} are not offered for this area.",
+                           errors={"by": [f"Must be one of: {', '.join(choices)}."]})
+    rows = area_rows(_scope(), area, month_, by=by)
+    return render_template("portal/month.html", rows=rows, pick=picker(area, month_), by=by, by_choices=choices,
+                           class_labels=_quality_labels(), args=area_args(area, month_))
+
+
+def _quality_labels() -> dict:
+    from ..core.quality import CLASS_LABELS
+    return {key: pair[1 if lang() == "en" else 0] for key, pair in CLASS_LABELS.items()}
 
 
 @bp.route("/reports")

@@ -154,3 +154,21 @@ def test_future_month_is_a_readable_error(client, world):
     sign_in(client, world.staff_a)
     response = client.get("/portal/month?month=2999-01")
     assert response.status_code == 422 and response.mimetype == "text/html"
+
+
+def test_month_view_rows_by_a_lower_level(client, world, measured):
+    sign_in(client, world.dinkes_gresik)
+    html = client.get("/portal/month?by=puskesmas").get_data(as_text=True)
+    table = html[html.index('id="glance"'):]
+    assert "Puskesmas Kebomas" in table and "Puskesmas Manyar" in table
+    assert "level=puskesmas&amp;code=P3525010101" in table  # a row opens that puskesmas
+    assert "Posyandu Melati" not in table
+    response = client.get("/portal/month?level=posyandu&code=PY-A1&by=kecamatan")
+    assert response.status_code == 422 and "by" in response.get_data(as_text=True)
+
+
+def test_machine_client_key_is_no_portal_session(client, world):
+    client.set_cookie("access_token_cookie", "pgk_" + "a" * 40, path="/")
+    client.set_cookie("refresh_token_cookie", "pgk_" + "b" * 40, path="/portal/")
+    response = client.get("/portal/month")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/portal/login")
