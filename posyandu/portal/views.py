@@ -396,10 +396,11 @@ def quality():
                            pick=picker(area, month_), args=area_args(area, month_))
 
 
-@bp.route("/children/<uuid:child_id>")
+@bp.route("/children/<uuid:child_id>", methods=["GET", "POST"])
 def child(child_id: uuid.UUID):
-    """The child as the role may see it (identifiers masked), growth table, KMS charts,
-    immunization schedule and the audit of changes."""
+    """The child as the role may see it (identifiers masked; puskesmas, dinkes and admin staff
+    may show them in clear with the form, which is audited as in the API's ``?reveal=nik``),
+    growth table, KMS charts, immunization schedule and the audit of changes."""
     from ..audit.models import AuditEvent
     from ..charts import operations as charts
     from ..children.schemas import ChildSchema
@@ -408,6 +409,10 @@ def child(child_id: uuid.UUID):
     scope = _scope()
     child_row, measurements = child_growth(scope, child_id)  # outside the scope: the 404 page
     identity = ChildSchema().dump(child_row)
+    revealed = None
+    if request.method == "POST":  # CSRF checked before the view runs
+        from ..children.operations import reveal_identifiers
+        revealed = reveal_identifiers(scope, child_row)  # kader: 403 page
     schedule = child_schedule(scope, child_id)
     chart_index = charts.child_chart_index(scope, child_id)
     events = []
@@ -418,7 +423,8 @@ def child(child_id: uuid.UUID):
                                         else sa.true())
             .order_by(AuditEvent.id.desc()).limit(100)).scalars().all()
     return render_template("portal/child.html", child=identity, measurements=measurements, schedule=schedule,
-                           charts=chart_index, events=events)
+                           charts=chart_index, events=events, revealed=revealed,
+                           may_reveal=scope.role in ("admin", "dinkes", "puskesmas"))
 
 
 @bp.route("/children/<uuid:child_id>/charts/<string:indicator>.svg")

@@ -172,3 +172,33 @@ def test_machine_client_key_is_no_portal_session(client, world):
     client.set_cookie("refresh_token_cookie", "pgk_" + "b" * 40, path="/portal/")
     response = client.get("/portal/month")
     assert response.status_code == 302 and response.headers["Location"].startswith("/portal/login")
+
+
+NIK = "3525011503240001"  # a boy born 15 March 2024 (DDMMYY 150324), Kebomas (35.25.01)
+
+
+def test_child_identifiers_masked_and_revealed_for_supervisors(app, client, world):
+    from posyandu.audit.models import AuditEvent
+    from posyandu.extensions import db
+    import sqlalchemy as sa
+    response = client.patch(f"/api/v1/children/{world.child_a1.id}", json={"nik": NIK},
+                            headers=factories.headers(world.admin))
+    assert response.status_code == 200, response.json
+    sign_in(client, world.staff_a)
+    page = client.get(f"/portal/children/{world.child_a1.id}").get_data(as_text=True)
+    assert NIK not in page and 'id="reveal"' in page
+    from .helpers import page_token
+    token = page_token(client, f"/portal/children/{world.child_a1.id}")
+    assert client.post(f"/portal/children/{world.child_a1.id}", data={}).status_code == 400  # no CSRF token
+    shown = client.post(f"/portal/children/{world.child_a1.id}", data={"csrf_token": token})
+    assert shown.status_code == 200 and NIK in shown.get_data(as_text=True)
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "reveal_identifiers",
+                                                            AuditEvent.child_id == str(world.child_a1.id))).all()
+    assert len(events) == 1
+    kader = app.test_client()
+    sign_in(kader, world.kader_a1)
+    page = kader.get(f"/portal/children/{world.child_a1.id}").get_data(as_text=True)
+    assert NIK not in page and 'id="reveal"' not in page
+    token = page_token(kader, f"/portal/children/{world.child_a1.id}")
+    refused = kader.post(f"/portal/children/{world.child_a1.id}", data={"csrf_token": token})
+    assert refused.status_code == 403 and NIK not in refused.get_data(as_text=True)
