@@ -75,12 +75,18 @@ def sub_areas(scope, area: Area) -> dict[str, list[Area]]:
             sa.select(Region.code, Region.name).where(Region.parent_code == area.key, Region.level == "desa")
             .order_by(Region.code)).all()
         below["desa"] = [_region_area("desa", r.code, r.name) for r in desa]
-    if area.level in ("desa", "puskesmas", "kecamatan", "kabupaten") and area.level != "kabupaten":
+    if area.level == "puskesmas":  # the desa of its working area
+        from ..regions.models import PuskesmasDesa
+        desa = db.session.execute(
+            sa.select(Region.code, Region.name).join(PuskesmasDesa, PuskesmasDesa.desa_code == Region.code)
+            .where(PuskesmasDesa.puskesmas_id == area.key, PuskesmasDesa.valid_to.is_(None))
+            .distinct().order_by(Region.code)).all()
+        below["desa"] = [_region_area("desa", r.code, r.name) for r in desa]
+    if area.level in ("desa", "puskesmas"):
         posyandu = db.session.execute(
             sa.select(Posyandu.id, Posyandu.code, Posyandu.name).where(in_area, scope.posyandu_clause(Posyandu.id))
             .order_by(Posyandu.code)).all()
-        if area.level != "kecamatan":
-            below["posyandu"] = [Area("posyandu", r.id, r.code, r.name) for r in posyandu]
+        below["posyandu"] = [Area("posyandu", r.id, r.code, r.name) for r in posyandu]
     if scope.role in ("admin", "dinkes"):
         return below
     # Puskesmas staff and kader: keep only what resolve_area lets them open.

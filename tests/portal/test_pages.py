@@ -202,3 +202,12 @@ def test_child_identifiers_masked_and_revealed_for_supervisors(app, client, worl
     token = page_token(kader, f"/portal/children/{world.child_a1.id}")
     refused = kader.post(f"/portal/children/{world.child_a1.id}", data={"csrf_token": token})
     assert refused.status_code == 403 and NIK not in refused.get_data(as_text=True)
+
+
+def test_puskesmas_picker_offers_its_desa_and_posyandu(client, world):
+    sign_in(client, world.staff_a)
+    html = client.get("/portal/month").get_data(as_text=True)
+    picker = html[:html.index("<main>")]
+    assert "level=desa&amp;code=35.25.01.2001" in picker and "level=desa&amp;code=35.25.01.2002" in picker
+    assert "35.25.02.2001" not in picker  # Manyar's desa
+    assert client.get("/portal/month?level=desa&code=35.25.01.2001").status_code == 200
