@@ -2,7 +2,6 @@
 operations the API calls, render). Anything outside the caller's scope is the 404 page."""
 from __future__ import annotations
 
-import datetime as _dt
 import uuid
 from urllib.parse import urlencode
 
@@ -10,11 +9,11 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from ..auth.ratelimit import login_account_limit, login_address_limit, mark_failed, password_change_limit
 from ..errors import InvalidInput, NotFound, Problem, Unauthorized
 from ..extensions import db
 from ..i18n import translate, translate_errors
 from . import session
-from ..auth.ratelimit import login_account_limit, login_address_limit, mark_failed, password_change_limit
 from .labels import label
 
 bp = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates",
@@ -178,11 +177,6 @@ def picker(area, month) -> dict:
     return {"area": area, "month": month, "previous": previous,
             "next": following if following.index <= now.index else None,
             "max_month": str(now), "crumbs": breadcrumbs(_scope(), area), "below": sub_areas(_scope(), area)}
-
-
-def _as_of(month) -> _dt.date:
-    from ..db import utcnow
-    return min(utcnow().date(), month.last_day)
 
 
 # --------------------------------------------------------------------------- sign-in
