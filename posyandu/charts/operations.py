@@ -300,7 +300,7 @@ def trend_rows(scope, area: Area, month: Month, months: int) -> tuple[list[dict]
         from ..reports import trend as report_trend
     except ImportError:
         return computed_trend_rows(area, month, months), "charts"
-    document = report_trend.trend_document(scope, area, month, {"months": months})
+    document = report_trend.trend_document(scope, area, month, {"months": months, "skdn": False})
     table = next(t for t in document.tables if t.key == "trend")
     return list(table.rows), "reports.trend"
 

@@ -18,7 +18,8 @@
     category), ``exclusions`` (why records were left out).
 
 Prevalence follows WHO anthro's simple path (``core.prevalence.proportion``): a z flagged by WHO
-is left out of its index (and counted as excluded); oedema counts as a case below -3 of
+is left out of its index (and counted as excluded), and so is a z computed from a weight or
+length found implausible against the previous visit (docs/implausible-values.md); oedema counts as a case below -3 of
 weight-for-height and weight-for-age (anthro's -3.1) and never as overweight; the 95% CI is
 anthro's logit interval with ``N`` = all children measured in the report (anthro's N is the
 whole data set, also for its subgroups). Age groups use the completed months at the visit.
@@ -118,10 +119,19 @@ def count_keys() -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
+def _plausible(column):
+    return sa.or_(column.is_(None), column.is_(False))
+
+
 def _record_columns():
     s = S.c
     oedema = s.oedema.is_(True)
-    ha, wa, wh = _valid(s.zlen, s.flen), _valid(s.zwei, s.fwei), _valid(s.zwfl, s.fwfl)
+    # a z counts when present, not flagged by WHO, and not computed from a weight or length
+    # found implausible against the previous visit (such a value decides nothing)
+    weight_ok, length_ok = _plausible(s.weight_implausible), _plausible(s.length_implausible)
+    ha = sa.and_(_valid(s.zlen, s.flen), length_ok)
+    wa = sa.and_(_valid(s.zwei, s.fwei), weight_ok)
+    wh = sa.and_(_valid(s.zwfl, s.fwfl), weight_ok, length_ok)
     columns = [
         sa.func.count().label("measured"),
         _count(ha).label("n_ha"), _count(sa.and_(ha, s.zlen < -2)).label("ha_2"),

@@ -49,7 +49,8 @@ def skdn_counts(area: Area, month: Month) -> dict:
     target = month_children(area, month, name="skdn_target")
     record = sa.and_(R.c.child_id == target.c.child_id, R.c.month == month.index)
     status = R.c.trend_status
-    d = sa.and_(R.c.weighed.is_(True), status.in_(("N", "T", "O", "B")))
+    # coalesce: a NULL status must make "not D" true (three-valued logic), not NULL
+    d = sa.and_(R.c.weighed.is_(True), sa.func.coalesce(status, "").in_(("N", "T", "O", "B")))
     query = (sa.select(
         target.c.posyandu_id, target.c.sex, sa.func.count().label("S"),
         _count(sa.or_(Child.has_kia_book.is_(True), R.c.has_kia_book.is_(True), d)).label("K"),

@@ -4,7 +4,8 @@
     Recompute the summary rows of these children: of the given months (``Month`` objects or
     month indexes) or, with ``months=None``, of every month. Two set-based statements (DELETE
     the rows, INSERT ... SELECT the month records from ``measurement``), in the caller's
-    transaction; with ``added=True`` (a visit was only added) one upsert on the primary key. Call it after any write that can change a row: a measurement created (its
+    transaction; with ``added=True`` (a visit was only added) one upsert on the primary key.
+    Call it after any write that can change a row: a measurement created (its
     month), edited or deleted (the whole child: later N/T/O/B may change), a child moved,
     merged (both children), closed/reopened, its birth date or sex corrected, z-scores
     recomputed.
@@ -25,6 +26,7 @@ else her current posyandu), and records of merged and duplicate-entry children a
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 from typing import Iterable
 
 import sqlalchemy as sa
@@ -61,10 +63,10 @@ def _index(month) -> int:
     return month if isinstance(month, int) else month.index
 
 
-def _month_range(index: int):
+def _month_bounds(index: int):
     from .areas import Month
     m = Month(index // 12, index % 12 + 1)
-    return sa.and_(_M.c.measured_on >= m.first_day, _M.c.measured_on <= m.last_day)
+    return m.first_day, m.last_day
 
 
 def _records(where, now):
@@ -89,10 +91,40 @@ def _records(where, now):
         ranked.c.child_id, ranked.c.month, sa.func.coalesce(moved, _C.c.posyandu_id), _C.c.sex, _C.c.birth_date,
         ranked.c.measurement_id, ranked.c.weighed, *(ranked.c[c] for c in _COPIED),
         ranked.c.vita == 1, sa.or_(ranked.c.kia == 1, _C.c.has_kia_book.is_(True)),
-        sa.literal(now, ReportChildMonth.updated_at.type))
+        now if isinstance(now, sa.BindParameter) else sa.literal(now, ReportChildMonth.updated_at.type))
         .select_from(ranked.join(_C, _C.c.id == ranked.c.child_id))
         .where(ranked.c.rank == 1, _C.c.merged_into_id.is_(None),
                sa.func.coalesce(_C.c.closed_reason, "").not_in(_NEVER_COUNTED)))
+
+
+_NOW = sa.bindparam("now", type_=ReportChildMonth.updated_at.type)
+_IDS = sa.bindparam("ids", expanding=True, type_=sa.Uuid)
+_MONTHS = sa.bindparam("months", expanding=True, type_=sa.Integer)
+
+
+@lru_cache(maxsize=None)
+def _statements(kind: str, dialect: str):
+    """Statements built once (building the INSERT ... SELECT costs more than running it):
+    ``"upsert"`` one child and month (bind ``cid``, ``first``, ``last``, ``now``); ``"months"``
+    children and months (``ids``, ``months``); ``"all"`` every month of the children (``ids``)."""
+    if kind == "upsert":
+        where = sa.and_(_M.c.child_id == sa.bindparam("cid", type_=sa.Uuid),
+                        _M.c.measured_on >= sa.bindparam("first", type_=sa.Date),
+                        _M.c.measured_on <= sa.bindparam("last", type_=sa.Date))
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(_S).from_select(list(INSERT_COLUMNS), _records(where, _NOW))
+        return (statement.on_conflict_do_update(
+            index_elements=[_S.c.child_id, _S.c.month],
+            set_={c: statement.excluded[c] for c in INSERT_COLUMNS if c not in ("child_id", "month")}),)
+    if kind == "months":
+        return (sa.delete(_S).where(_S.c.child_id.in_(_IDS), _S.c.month.in_(_MONTHS)),
+                sa.insert(_S).from_select(list(INSERT_COLUMNS), _records(
+                    sa.and_(_M.c.child_id.in_(_IDS), month_index(_M.c.measured_on).in_(_MONTHS)), _NOW)))
+    return (sa.delete(_S).where(_S.c.child_id.in_(_IDS)),
+            sa.insert(_S).from_select(list(INSERT_COLUMNS), _records(_M.c.child_id.in_(_IDS), _NOW)))
 
 
 def refresh_child_months(session, child_ids: Iterable, months: Iterable | None = None, *,
@@ -106,28 +138,25 @@ def refresh_child_months(session, child_ids: Iterable, months: Iterable | None =
     if not ids:
         return
     indexes = None if months is None else sorted({_index(m) for m in months})
-    where_s = [_S.c.child_id.in_(ids)]
-    where_m = [_M.c.child_id.in_(ids)]
-    if indexes is not None:
-        if not indexes:
-            return
-        where_s.append(_S.c.month.in_(indexes))
-        where_m.append(sa.or_(*(_month_range(i) for i in indexes)))
-    select = _records(sa.and_(*where_m), utcnow())
+    if indexes is not None and not indexes:
+        return
+    now = utcnow()
     dialect = session.get_bind().dialect.name
     if added and indexes is not None and dialect in ("postgresql", "sqlite"):
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        statement = insert(_S).from_select(list(INSERT_COLUMNS), select)
-        statement = statement.on_conflict_do_update(
-            index_elements=[_S.c.child_id, _S.c.month],
-            set_={c: statement.excluded[c] for c in INSERT_COLUMNS if c not in ("child_id", "month")})
-        session.execute(statement)
+        (statement,) = _statements("upsert", dialect)
+        for cid in ids:
+            for index in indexes:
+                first, last = _month_bounds(index)
+                session.execute(statement, {"cid": cid, "first": first, "last": last, "now": now})
         return
-    session.execute(sa.delete(_S).where(*where_s))
-    session.execute(sa.insert(_S).from_select(list(INSERT_COLUMNS), select))
+    if indexes is None:
+        delete, insert = _statements("all", dialect)
+        params = {"ids": ids, "now": now}
+    else:
+        delete, insert = _statements("months", dialect)
+        params = {"ids": ids, "months": indexes, "now": now}
+    session.execute(delete, params)
+    session.execute(insert, params)
 
 
 def summary_rows_from_scratch(session) -> list[tuple]:

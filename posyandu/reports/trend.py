@@ -7,7 +7,8 @@
   month's children measured), and SKDN's D, D/S, N/D, BGM and 2T.
 
 The growth charts' trend (``charts.operations.trend_rows``) draws this table (keys ``month``,
-``measured``, ``{stunting,wasting,underweight}_{pct,ci_low,ci_high,n}``).
+``measured``, ``{stunting,wasting,underweight}_{pct,ci_low,ci_high,n}``); it passes the internal
+option ``skdn=False`` (no S/SKDN queries: one GROUP BY in all).
 
 Cost: the prevalence counts of all months are one GROUP BY over the summary; S and SKDN take one
 query per month (the target children of each month are placed where they were that month).
@@ -46,7 +47,9 @@ def parse_months(value) -> int:
     return n
 
 
-def trend_rows(area: Area, month: Month, months: int) -> list[dict]:
+def trend_rows(area: Area, month: Month, months: int, *, with_skdn: bool = True) -> list[dict]:
+    """The series (see module doc); ``with_skdn=False`` leaves out S, coverage and SKDN (the
+    per-month target queries), for callers that only draw prevalences (the trend chart)."""
     first = month.shift(-(months - 1))
     where = sa.and_(S.c.month >= first.index, S.c.month <= month.index, S.c.posyandu_id.in_(area.posyandu_ids()),
                     S.c.age_months >= 0, S.c.age_months <= 59)
@@ -59,18 +62,22 @@ def trend_rows(area: Area, month: Month, months: int) -> list[dict]:
         counts = {key: 0 for key in keys}
         counts.update({key: int(v or 0) for key, v in (by_month.get(m.index) or {}).items() if key != "month"})
         skdn = dict.fromkeys(SKDN_KEYS, 0)
-        for values in skdn_counts(area, m).values():
-            for key in SKDN_KEYS:
-                skdn[key] += values[key]
+        if with_skdn:
+            for values in skdn_counts(area, m).values():
+                for key in SKDN_KEYS:
+                    skdn[key] += values[key]
         skdn_derive(skdn)
-        counts["target"] = skdn["S"]
+        counts["target"] = skdn["S"] if with_skdn else None
         make_derive(counts["measured"])(counts)
         row = {"month": str(m), "target": counts["target"], "measured": counts["measured"],
                "coverage_pct": counts["coverage_pct"], "excluded": counts["excluded"]}
         for key, *_ in INDICATORS:
             for part in ("n", "cases", "pct", "ci_low", "ci_high"):
                 row[f"{key}_{part}"] = counts[f"{key}_{part}"]
-        row.update({"D": skdn["D"], "D_S": skdn["D_S"], "N_D": skdn["N_D"], "BGM": skdn["BGM"], "2T": skdn["2T"]})
+        if with_skdn:
+            row.update({"D": skdn["D"], "D_S": skdn["D_S"], "N_D": skdn["N_D"], "BGM": skdn["BGM"], "2T": skdn["2T"]})
+        else:
+            row.update({"coverage_pct": None, **dict.fromkeys(("D", "D_S", "N_D", "BGM", "2T"))})
         out.append(row)
     return out
 
@@ -99,7 +106,8 @@ def trend_document(scope, area: Area, month: Month, options: dict) -> ReportDocu
     months = parse_months(options.get("months"))
     report_settings()
     first = month.shift(-(months - 1))
-    rows = trend_rows(area, month, months)
+    # ``skdn=False``: an internal option (not in the registry's list) for the trend chart
+    rows = trend_rows(area, month, months, with_skdn=options.get("skdn", True) is not False)
     return ReportDocument(
         kind="trend", title_id="Tren indikator gizi", title_en="Nutrition indicators over time", area=area.as_dict(),
         period=f"{first}..{month}",

@@ -16,13 +16,18 @@ c6    P     A2    2025-02-01 12 Aug (18 m) oedema            -1.0   —     — 
 c7    L     B1    2024-05-01 5 Aug at A2 (-2.9), moved A2→B1 on 20 Aug, 25 Aug at B1: -2.1 -1.0 -0.5 O
 c8    P     B1    2022-06-01 14 Aug (50 m)                  -1.0   -3.5  -1.5  O     BGM
 c9    L     C1    2024-06-01 10 Aug (other kabupaten)       -3.5   -3.5  -3.5  B
+c10   P     B1    2024-02-01 15 Aug (30 m)                  -1.0   -2.5I -2.5I —     weight implausible
 ===== ===== ===== ========== ============================== ====== ===== ===== ===== ====================
 
-Kabupaten Gresik, August: S = 8 (c1-c8), measured = 7 (not c5), excluded = 1 (c4).
-HAZ valid: c1 c2 c3 c6 c7 c8 = 6; stunted c1 c2 c7 = 3; severely c2 = 1.
+(I: the weight was found implausible against the previous visit: its z-scores count nowhere,
+no category, no status.)
+
+Kabupaten Gresik, August: S = 9 (c1-c8, c10), measured = 8 (not c5), excluded = 2 (c4, c10).
+HAZ valid: c1 c2 c3 c6 c7 c8 c10 = 7; stunted c1 c2 c7 = 3; severely c2 = 1.
 WAZ: c1 c2 c3 c4 c7 c8 + oedema c6 = 7; underweight c2 c8 c6 = 3; severely c8 c6 = 2.
 WHZ: c1 c2 c3 c4 c7 c8 + oedema c6 = 7; wasted c2 c6 = 2; severely c6 = 1; overweight c3 = 1.
-SKDN: S 8, K 8 (c5's book), D 7, N 2 (c1 c6), T 2 (c3 c4), O 2 (c7 c8), B 1 (c2), BGM 1, 2T 1.
+SKDN: S 9, K 8 (c5's book; c10 neither book nor D), D 7, N 2 (c1 c6), T 2 (c3 c4), O 2 (c7 c8),
+B 1 (c2), BGM 1, 2T 1, weighed with an implausible weight 1 (c10).
 """
 from __future__ import annotations
 
@@ -49,11 +54,13 @@ def _cat(index, z):
 
 
 def record(child, on, *, zlen, zwei, zwfl, status, flen=False, oedema=False, is_2t=False, is_bgm=False,
-           posyandu=None, weight=10.0):
+           posyandu=None, weight=10.0, weight_implausible=False):
     return measure(child, on, posyandu=posyandu, weight_kg=weight, length_cm=80.0, measure_method="lying",
                    zlen=zlen, flen=flen, zwei=zwei, fwei=False, zwfl=zwfl, fwfl=False, oedema=oedema,
-                   cat_tbu=None if flen else _cat("tbu", zlen), cat_bbu=_cat("bbu", zwei),
-                   cat_bbtb=_cat("bbtb", zwfl), trend_status=status, is_2t=is_2t, is_bgm=is_bgm)
+                   cat_tbu=None if flen else _cat("tbu", zlen),
+                   cat_bbu=None if weight_implausible else _cat("bbu", zwei),
+                   cat_bbtb=None if weight_implausible else _cat("bbtb", zwfl), trend_status=status, is_2t=is_2t,
+                   is_bgm=is_bgm, weight_implausible=weight_implausible, length_implausible=False)
 
 
 def nutrition_world(w):
@@ -71,6 +78,7 @@ def nutrition_world(w):
     c["c7"] = kid(a2, "Anak Tujuh", birth_date=date(2024, 5, 1))
     c["c8"] = kid(b1, "Anak Delapan", birth_date=date(2022, 6, 1), sex=2)
     c["c9"] = kid(c1, "Anak Sembilan", birth_date=date(2024, 6, 1))
+    c["c10"] = kid(b1, "Anak Sepuluh", birth_date=date(2024, 2, 1), sex=2)
     aug = lambda day: date(2026, 8, day)  # noqa: E731
     record(c["c1"], aug(10), zlen=-2.5, zwei=-1.0, zwfl=0.2, status="N")
     record(c["c2"], aug(10), zlen=-3.2, zwei=-2.4, zwfl=-2.1, status="B")
@@ -83,6 +91,7 @@ def nutrition_world(w):
     record(c["c7"], aug(25), zlen=-2.1, zwei=-1.0, zwfl=-0.5, status="O")
     record(c["c8"], aug(14), zlen=-1.0, zwei=-3.5, zwfl=-1.5, status="O", is_bgm=True)
     record(c["c9"], aug(10), zlen=-3.5, zwei=-3.5, zwfl=-3.5, status="B")
+    record(c["c10"], aug(15), zlen=-1.0, zwei=-2.5, zwfl=-2.5, status=None, weight_implausible=True)
     db.session.flush()
     refresh_child_months(db.session, [row.id for row in c.values()])
     db.session.commit()

@@ -48,27 +48,27 @@ def test_nutrition_status_kabupaten(client, world, kids):
     body = r.get_json()
     assert body["kind"] == "nutrition-status" and body["period"] == "2026-08"
     t = total(body, "summary")
-    assert (t["target"], t["measured"], t["coverage_pct"], t["excluded"]) == (8, 7, 87.5, 1)
-    expected = {"stunting": (3, 6), "severe_stunting": (1, 6), "underweight": (3, 7), "wasting": (2, 7),
+    assert (t["target"], t["measured"], t["coverage_pct"], t["excluded"]) == (9, 8, 88.9, 2)
+    expected = {"stunting": (3, 7), "severe_stunting": (1, 7), "underweight": (3, 7), "wasting": (2, 7),
                 "severe_wasting": (1, 7), "overweight": (1, 7)}
     for key, (k, n) in expected.items():
         assert (t[f"{key}_cases"], t[f"{key}_n"]) == (k, n), key
-        assert (t[f"{key}_pct"], t[f"{key}_ci_low"], t[f"{key}_ci_high"]) == ci(k, n, 7), key
-    assert t["stunting_pct"] == 50.0 and t["severe_stunting_pct"] == pytest.approx(16.67)
+        assert (t[f"{key}_pct"], t[f"{key}_ci_low"], t[f"{key}_ci_high"]) == ci(k, n, 8), key
+    assert t["stunting_pct"] == pytest.approx(42.86) and t["severe_stunting_pct"] == pytest.approx(14.29)
     notes = " ".join(table(body, "summary")["notes"])
     assert "SSGI/SKI" in notes and "bulan penimbangan" in notes
     # per posyandu: the moved child (c7) counts once, at B1 where she was at the month's end
     rows = {r["posyandu_code"]: r for r in table(body, "summary")["rows"] if r["level"] == "posyandu"}
     assert {k: (v["target"], v["measured"], v["stunting_cases"]) for k, v in rows.items()} == {
-        "PY-A1": (5, 4, 2), "PY-A2": (1, 1, 0), "PY-B1": (2, 2, 1)}
+        "PY-A1": (5, 4, 2), "PY-A2": (1, 1, 0), "PY-B1": (3, 3, 1)}
     assert [r["level"] for r in table(body, "summary")["rows"]] == [
         "posyandu", "desa", "posyandu", "desa", "puskesmas", "posyandu", "desa", "puskesmas", "total"]
-    # exclusions: c4's flagged length
+    # exclusions: c4's flagged length, c10's implausible weight
     ex = total(body, "exclusions")
-    assert (ex["excluded"], ex["flag_ha"], ex["flag_wa"], ex["oedema"]) == (1, 1, 0, 1)
-    # categories: TB/U of the 6 valid lengths (c4 flagged: no category)
+    assert (ex["excluded"], ex["flag_ha"], ex["flag_wa"], ex["implausible_weight"], ex["oedema"]) == (2, 1, 0, 1, 1)
+    # categories: TB/U of the 7 valid lengths (c4 flagged: no category)
     cat = total(body, "categories")
-    assert (cat["cat_tbu_severely_stunted"], cat["cat_tbu_stunted"], cat["cat_tbu_normal"]) == (1, 2, 3)
+    assert (cat["cat_tbu_severely_stunted"], cat["cat_tbu_stunted"], cat["cat_tbu_normal"]) == (1, 2, 4)
     assert (cat["cat_bbtb_wasted"], cat["cat_bbtb_overweight"], cat["cat_bbu_severely_underweight"]) == (1, 1, 1)
 
 
@@ -79,13 +79,13 @@ def test_nutrition_status_by_sex_and_age(client, world, kids):
     def row(group, sex=None, age=None):
         return next(r for r in rows if r["level"] == group and r["sex"] == sex and
                     (age is None or r["age_group"] == age))
-    # boys measured: c1 c3 c7; girls: c2 c4 c6 c8
-    assert row("sex", "L")["measured"] == 3 and row("sex", "P")["measured"] == 4
+    # boys measured: c1 c3 c7; girls: c2 c4 c6 c8 c10
+    assert row("sex", "L")["measured"] == 3 and row("sex", "P")["measured"] == 5
     assert (row("sex", "L")["stunting_cases"], row("sex", "L")["stunting_n"]) == (2, 3)
-    # age groups at the visit: 0-5 c2; 6-11 none; 12-23 c3 c6; 24-59 c1 c4 c7 c8
+    # age groups at the visit: 0-5 c2; 6-11 none; 12-23 c3 c6; 24-59 c1 c4 c7 c8 c10
     measured = {r["age_group"]: r["measured"] for r in rows if r["level"] == "age"}
-    assert measured == {"0-5 bulan": 1, "6-11 bulan": 0, "12-23 bulan": 2, "24-59 bulan": 4,
-                        "Baduta (0-23 bulan)": 3, "Balita (0-59 bulan)": 7}
+    assert measured == {"0-5 bulan": 1, "6-11 bulan": 0, "12-23 bulan": 2, "24-59 bulan": 5,
+                        "Baduta (0-23 bulan)": 3, "Balita (0-59 bulan)": 8}
     # default breakdown of a kabupaten: kecamatan
     assert [r["name"] for r in table(body, "summary")["rows"]] == ["Kebomas", "Manyar", None]
 
@@ -99,8 +99,9 @@ def test_skdn_identities_and_numbers(client, world, kids):
         100.0, 80.0, 25.0, 20.0, 1, 1)
     assert [rows["PY-A2"][k] for k in ("S", "D", "N")] == [1, 1, 1]   # c7 moved to B1 in August
     kab = total(get(client, world.dinkes_gresik, "skdn", **GRESIK).get_json(), "skdn")
-    assert [kab[k] for k in ("S", "K", "D", "N", "T", "O", "B", "BGM", "2T")] == [8, 8, 7, 2, 2, 2, 1, 1, 1]
-    assert (kab["D_S"], kab["N_D"], kab["BGM_D"]) == (87.5, 28.6, 14.3)
+    assert [kab[k] for k in ("S", "K", "D", "N", "T", "O", "B", "BGM", "2T")] == [9, 8, 7, 2, 2, 2, 1, 1, 1]
+    assert (kab["D_S"], kab["N_D"], kab["BGM_D"], kab["weighed_implausible"]) == (77.8, 28.6, 14.3, 1)
+    assert (kab["S_minus_D"], kab["K_minus_D"]) == (2, 1)
 
 
 def test_skdn_identities_on_generated_data(client, world):
