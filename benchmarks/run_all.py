@@ -12,7 +12,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["bench_growth.py", "bench_recompute.py", "bench_api.py", "bench_reminders.py",
               "bench_metrics.py", "bench_early_warning.py", "bench_quality.py", "bench_exports.py", "bench_charts.py",
-              "bench_nutrition.py"]
+              "bench_nutrition.py",
+              "bench_follow_up.py"]
 
 
 def main(argv: list[str]) -> int:

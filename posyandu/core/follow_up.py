@@ -128,7 +128,8 @@ def _date(value):
     return value.isoformat() if isinstance(value, (_dt.date, _dt.datetime)) else value
 
 
-def explain(codes, values: Mapping[str, Any], language: str = "id", *, early_warning: list[dict] | None = None) -> list[dict]:
+def explain(codes, values: Mapping[str, Any], language: str = "id", *,
+            early_warning: list[dict] | None = None) -> list[dict]:
     """Reason entries for the listed ``codes`` of one row, in catalogue order: ``code``,
     ``label`` (caller's language), ``label_id``, ``label_en``, ``refer`` and ``values`` (the
     numbers). ``values`` holds the row's numbers by name: ``measured_on``, ``whz``, ``waz``,

@@ -55,6 +55,11 @@ class DownloadArgs(ReportArgs):
                        "and admin) is refused (403) for kader."})
     include = fields.String(validate=validate.OneOf(("measured", "all")), metadata={
         "description": "eppgbm: `measured` (default) children measured this month, or `all` target children."})
+    reason = fields.String(validate=validate.Length(max=40), metadata={
+        "description": "follow-up: only children listed for this reason (e.g. `severe_wasting`, `stunted`)."})
+    early_warning = fields.String(validate=validate.OneOf(("true", "false")), metadata={
+        "description": "follow-up: include the early-warning reason (default: yes up to a puskesmas, no for a "
+                       "kecamatan or kabupaten: it would evaluate every child's history)."})
 
 
 class ExportAreaOut(ma.Schema):

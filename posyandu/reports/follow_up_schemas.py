@@ -20,8 +20,8 @@ class FollowUpArgs(ReportArgs):
         "description": "Only children listed for this reason (`stunted`: new or known). Default: every reason."})
     early_warning = fields.Boolean(metadata={
         "description": "Include the early-warning reason. Default: yes for a posyandu, desa or puskesmas; no for a "
-                       "kecamatan or kabupaten (evaluating it takes seconds there). `reason=early_warning` "
-                       "includes it anyway."})
+                       "kecamatan or kabupaten (a page then evaluates only the posyandu it reads; a download the "
+                       "whole area, which takes seconds). `reason=early_warning` includes it anyway."})
     cursor = fields.String(validate=validate.Length(max=1000),
                            metadata={"description": "`next_cursor` of the previous page."})
     limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
@@ -109,7 +109,8 @@ class FollowUpChildLinksOut(ma.Schema):
 
 class FollowUpItemOut(ma.Schema):
     child = fields.Nested(FollowUpChildOut)
-    posyandu = fields.Nested(FollowUpPosyanduOut, metadata={"description": "Where the child was on the month's last day."})
+    posyandu = fields.Nested(FollowUpPosyanduOut,
+                             metadata={"description": "Where the child was on the month's last day."})
     last_measurement = fields.Nested(FollowUpMeasurementOut, allow_none=True, metadata={
         "description": "The month's record (its last weighing, else its last measurement); when the child was not "
                        "measured this month, her last measurement before it."})

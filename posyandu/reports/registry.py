@@ -39,7 +39,6 @@ REPORT_MODULES = [
     "posyandu.reports.nutrition",
     "posyandu.reports.skdn",
     "posyandu.reports.trend",
-    "posyandu.reports.operations",
     "posyandu.reports.follow_up",
 ]
 

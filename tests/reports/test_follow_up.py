@@ -17,13 +17,14 @@ import sqlalchemy as sa
 
 from posyandu.audit.models import AuditEvent
 from posyandu.children import crypto
+from posyandu.children.models import Child
 from posyandu.core import follow_up as fu
 from posyandu.core.growth import early_warning as ew
 from posyandu.db import utcnow
 from posyandu.extensions import db
 from tests.early_warning.rules import EXPLICIT
 from tests.factories import headers
-from tests.reports.coverage_data import kid, measure
+from tests.reports.coverage_data import kid, measure, transfer
 
 URL = "/api/v1/reports/follow-up"
 MONTH = "2026-11"
@@ -34,6 +35,15 @@ NIK = "3525014503240001"
 @pytest.fixture(autouse=True)
 def pinned_rules(monkeypatch):
     monkeypatch.setattr(ew, "default_ews_rules", lambda: RULES)
+
+
+def summarize():
+    """Refresh the report summary (``report_child_month``) of every child, as the write paths do
+    (rows here are inserted directly)."""
+    from posyandu.reports.summary import refresh_child_months
+    db.session.flush()
+    refresh_child_months(db.session, list(db.session.scalars(sa.select(Child.id))))
+    db.session.flush()
 
 
 def weigh(child, on, kg, **values):
@@ -129,7 +139,7 @@ def histories(w):
     weigh(c["yuda"], date(2026, 11, 10), 8.0, zwfl=-3.3, cat_bbtb="bbtb.severely_wasted")
     c["wati"] = kid(w.posyandu_c1, "Wati", sex=2, birth_date=date(2024, 3, 1))
     weigh(c["wati"], date(2026, 11, 10), 8.0, zwfl=-3.3, cat_bbtb="bbtb.severely_wasted")
-    db.session.flush()
+    summarize()
     return c
 
 
@@ -221,7 +231,8 @@ def test_each_reason_from_a_hand_built_history(client, world):
     assert rows["Ani"]["links"]["child"] == f"/api/v1/children/{child['id']}"
     assert rows["Ani"]["links"]["weight_chart"] == f"/api/v1/children/{child['id']}/charts/weight-for-age.svg"
     links = body["links"]
-    assert links["immunization_overdue"] == f"/api/v1/immunizations/overdue?on=2026-11-30&posyandu_id={world.posyandu_a1.id}"
+    assert links["immunization_overdue"] == \
+        f"/api/v1/immunizations/overdue?on=2026-11-30&posyandu_id={world.posyandu_a1.id}"
     assert links["immunization_dropouts"].startswith("/api/v1/immunizations/dropouts?indicator=DPTHBHIB1-DPTHBHIB3")
 
 
@@ -250,6 +261,7 @@ def test_new_versus_already_stunted(client, world):
     length(again, date(2026, 8, 5), 80.0, -2.6)
     weigh(again, date(2026, 11, 5), 10.0)
     length(again, date(2026, 11, 5), 82.0, -2.4)
+    summarize()
     rows = by_name(get(client, world.kader_a1, reason="stunted").get_json()["items"])
     assert {n: [x["code"] for x in r["reasons"]] for n, r in rows.items()} == {
         "Bali": ["stunted_new"], "Bima": ["stunted_known"], "Eko": ["stunted_new"], "Fitri": ["stunted_known"],
@@ -279,12 +291,24 @@ def test_filter_by_reason_and_without_early_warning(client, world):
     assert r.status_code == 422 and "reason" in r.get_json()["errors"]
 
 
-def test_cursor_pages_have_no_duplicates_or_gaps(client, world):
+@pytest.mark.parametrize("first_slice", [8, 1])
+def test_cursor_pages_have_no_duplicates_or_gaps(client, world, monkeypatch, first_slice):
+    """Also read posyandu by posyandu (``FIRST_SLICE`` 1: slices of 1, 2, 4 posyandu). Tono was at
+    B1 all November and moved to A1 on 2 December: listed once, at B1."""
+    from posyandu.reports import follow_up as ops
+    monkeypatch.setattr(ops, "FIRST_SLICE", first_slice)
+    monkeypatch.setattr(ops, "FIRST_NARROWED_SLICE", first_slice)
     histories(world)
+    tono = kid(world.posyandu_b1, "Tono", birth_date=date(2024, 5, 5))
+    weigh(tono, date(2026, 10, 10), 10.0)
+    transfer(tono, world.posyandu_b1, world.posyandu_a1, date(2026, 12, 2))
+    tono.posyandu_id = world.posyandu_a1.id
+    summarize()
     whole = get(client, world.dinkes_gresik, level="kabupaten", code="35.25", early_warning="true",
                 limit=500).get_json()
     everyone = [i["child"]["id"] for i in whole["items"]]
-    assert len(everyone) == len(EXPECTED_A1) + 2  # A1, Zara (A2), Yuda (B1); not Wati (Lamongan)
+    assert len(everyone) == len(EXPECTED_A1) + 3  # A1, Zara (A2), Yuda and Tono (B1); not Wati (Lamongan)
+    assert [i["posyandu"]["code"] for i in whole["items"] if i["child"]["name"] == "Tono"] == ["PY-B1"]
     for limit in (1, 3, 4):
         items, pages = all_pages(client, world.dinkes_gresik, level="kabupaten", code="35.25", early_warning="true",
                                  limit=limit)
@@ -292,6 +316,9 @@ def test_cursor_pages_have_no_duplicates_or_gaps(client, world):
         assert pages == -(-len(everyone) // limit)
     codes = [i["posyandu"]["code"] for i in whole["items"]]
     assert codes == sorted(codes) and codes[-1] == "PY-B1"
+    refer, pages = all_pages(client, world.dinkes_gresik, level="kabupaten", code="35.25", reason="severe_wasting",
+                             limit=2)
+    assert [i["child"]["name"] for i in refer] == ["Ani", "Bayu", "Cici", "Yuda"] and pages == 2
     r = get(client, world.dinkes_gresik, level="kabupaten", code="35.25", cursor="not-a-cursor")
     assert r.status_code == 422 and "cursor" in r.get_json()["errors"]
 
@@ -300,8 +327,17 @@ def test_kabupaten_leaves_early_warning_out_unless_asked(client, world):
     histories(world)
     body = get(client, world.dinkes_gresik, level="kabupaten", code="35.25", limit=500).get_json()
     assert body["early_warning_included"] is False and "Rani" not in by_name(body["items"])
-    puskesmas = get(client, world.staff_a, limit=500).get_json()
-    assert puskesmas["early_warning_included"] is True and "Rani" in by_name(puskesmas["items"])
+    body = get(client, world.dinkes_gresik, level="kabupaten", code="35.25", early_warning="true").get_json()
+    assert body["early_warning_included"] is True and "Rani" in by_name(body["items"])
+    assert get(client, world.staff_a).get_json()["early_warning_included"] is True
+    query = {"month": MONTH, "level": "kabupaten", "code": "35.25"}
+    text = client.get(URL + ".csv", query_string=query, headers=headers(world.dinkes_gresik)).get_data(as_text=True)
+    assert "Rani" not in text and "Ani" in text
+    text = client.get(URL + ".csv", query_string={**query, "early_warning": "true"},
+                      headers=headers(world.dinkes_gresik)).get_data(as_text=True)
+    assert "Rani" in text and "haz_decline" in text
+    puskesmas = client.get(URL + ".csv", query_string={"month": MONTH}, headers=headers(world.staff_a))
+    assert "Rani" in puskesmas.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("who, level, code, visible", [
@@ -433,3 +469,59 @@ def test_core_counts_months_without_weighing():
     assert fu.stunting_episode(True, True) == "stunted_known"
     assert fu.stunting_episode(False, None) == "stunted_known"
     assert fu.expand("stunted") == ("stunted_new", "stunted_known")
+
+
+def test_cli_writes_the_list(runner, world, tmp_path):
+    histories(world)
+    out = tmp_path / "tindak-lanjut.xlsx"
+    result = runner.invoke(args=["reports", "follow-up", "--area", "posyandu:PY-A1", "--month", MONTH, "-o", str(out),
+                                 "--option", "reason=severe_wasting"])
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(out).active
+    names = [row[2].value for row in sheet.iter_rows() if row[0].value == "PY-A1"]
+    assert names == ["Ani", "Bayu", "Cici"]
+    bad = runner.invoke(args=["reports", "follow-up", "--area", "posyandu:PY-A1", "--month", MONTH, "-o", "-",
+                              "--option", "reason=nope"])
+    assert bad.exit_code == 1 and "reason" in bad.output
+
+
+def test_a_child_who_moved_in_is_listed_where_she_ended_the_month(client, world):
+    """Sinta, gizi buruk when weighed at B1 on 5 Nov, moved to A1 on 20 Nov: A1's child at the
+    month's end, listed there (also when filtering on the reason), not at B1."""
+    histories(world)
+    sinta = kid(world.posyandu_b1, "Sinta", sex=2, birth_date=date(2024, 6, 1))
+    weigh(sinta, date(2026, 11, 5), 6.5, zwfl=-3.4, cat_bbtb="bbtb.severely_wasted")
+    transfer(sinta, world.posyandu_b1, world.posyandu_a1, date(2026, 11, 20))
+    sinta.posyandu_id = world.posyandu_a1.id
+    summarize()
+    for reason in (None, "severe_wasting"):
+        query = {"reason": reason} if reason else {}
+        rows = by_name(get(client, world.kader_a1, **query).get_json()["items"])
+        assert [x["code"] for x in rows["Sinta"]["reasons"]] == ["severe_wasting"]
+        assert rows["Sinta"]["posyandu"]["code"] == "PY-A1"
+        assert "Sinta" not in by_name(get(client, world.kader_b1, **query).get_json()["items"])
+
+
+def test_through_the_write_path_a_new_weighing_and_its_deletion(client, world):
+    """Vivi (boy, born 1 May 2024, registered at birth) weighed by the cadre through the API on
+    10 Nov 2026: 9.0 kg, 85.0 cm standing (30 months). WHO weight-for-height, boys, 85.0 cm:
+    L −0.3521, M 11.6707, S 0.08156 → −3 SD 9.229 kg, −2 SD 9.959 kg; below −3 WHO's restricted
+    rule gives z = −3 + (9.0 − 9.229) / (9.959 − 9.229) = −3.31: gizi buruk. Deleting the weighing
+    leaves her not weighed this month (last weighed in October)."""
+    histories(world)
+    vivi = kid(world.posyandu_a1, "Vivi", birth_date=date(2024, 5, 1))
+    weigh(vivi, date(2026, 10, 12), 9.6)
+    summarize()
+    body = {"id": "5f0f3c1e-8f5e-4d7b-9c41-2a7c0b6d9e01", "child_id": str(vivi.id), "measured_on": "2026-11-10",
+            "weight_kg": 9.0, "length_cm": 85.0, "measure_method": "standing"}
+    r = client.post("/api/v1/measurements", json=body, headers=headers(world.kader_a1))
+    assert r.status_code == 201, r.get_json()
+    rows = by_name(get(client, world.kader_a1, reason="severe_wasting").get_json()["items"])
+    reason = rows["Vivi"]["reasons"][0]
+    assert reason["code"] == "severe_wasting" and reason["values"]["criteria"] == ["whz"]
+    assert reason["values"]["whz"] == pytest.approx(-3.31, abs=0.01)
+    r = client.delete(f"/api/v1/measurements/{body['id']}", headers=headers(world.kader_a1))
+    assert r.status_code in (200, 204), r.get_json()
+    rows = by_name(get(client, world.kader_a1).get_json()["items"])
+    assert [x["code"] for x in rows["Vivi"]["reasons"]] == ["not_weighed"]
+    assert rows["Vivi"]["reasons"][0]["values"]["last_weighed_on"] == "2026-10-12"
