@@ -106,6 +106,14 @@ def from_environment(instance_path: str) -> dict:
         "FCM_ENDPOINT_URL": os.environ.get("FCM_ENDPOINT_URL"),
         "FCM_DRY_RUN": _env_bool("FCM_DRY_RUN", False),
         "NIK_ENCRYPTION_KEY": os.environ.get("NIK_ENCRYPTION_KEY", "dev-only-nik-key-change-me"),
+        # Command-centre API keys are stored as HMAC-SHA256 under this secret (SECRET_KEY when
+        # unset); changing it invalidates every key (docs/command-centre.md).
+        "API_KEY_HMAC_SECRET": os.environ.get("API_KEY_HMAC_SECRET") or None,
+        "COMMAND_CENTRE_RATE_LIMIT": os.environ.get("COMMAND_CENTRE_RATE_LIMIT", "30 per minute"),
+        "COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS": _env_int("COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS", 300),
+        "COMMAND_CENTRE_PAST_MONTHS_SECONDS": _env_int("COMMAND_CENTRE_PAST_MONTHS_SECONDS", 3600),
+        # compute the feed in a background thread, serving the kept one meanwhile (off: in the request)
+        "COMMAND_CENTRE_BACKGROUND": _env_bool("COMMAND_CENTRE_BACKGROUND", True),
         # SATUSEHAT submission (`flask fhir submit`): off unless all five are set.
         "SATUSEHAT_BASE_URL": os.environ.get("SATUSEHAT_BASE_URL"),
         "SATUSEHAT_AUTH_URL": os.environ.get("SATUSEHAT_AUTH_URL"),
@@ -125,6 +133,8 @@ def from_environment(instance_path: str) -> dict:
 #: Settings used by the test-suite; merged over the environment-derived ones.
 TESTING_OVERRIDES = {
     "TESTING": True,
+    # the feed's background thread would not see a test's uncommitted rows
+    "COMMAND_CENTRE_BACKGROUND": False,
     "JWT_SECRET_KEY": "test-jwt-secret-key-with-enough-length",
     "SECRET_KEY": "test-secret",
     "RATELIMIT_STORAGE_URI": "memory://",
@@ -155,6 +165,9 @@ def validate(config: dict) -> None:
             (config.get("RATELIMIT_STORAGE_URI") or "memory://").startswith("memory://"):
         problems.append("RATELIMIT_STORAGE_URI is memory://: every gunicorn worker would keep its own "
                         "sign-in counters; use redis://host:6379/0")
+    hmac_secret = config.get("API_KEY_HMAC_SECRET")
+    if hmac_secret and len(hmac_secret) < 32:
+        problems.append("API_KEY_HMAC_SECRET must be a random value of at least 32 characters")
     token = config.get("METRICS_TOKEN")
     if token and len(token) < 32:
         problems.append("METRICS_TOKEN must be a random value of at least 32 characters")

@@ -55,6 +55,7 @@ TITLES = {
     "phone-number-required": "Firebase sign-in failed",
     "firebase-unavailable": "Sign-in service unavailable",
     "database-unavailable": "Service unavailable",
+    "feed-preparing": "Service unavailable",
     "duplicate-dose": "Dose already recorded",
 }
 

@@ -2,16 +2,28 @@
 
 Cost model (a dashboard polls every minute):
 
-* :func:`feed_etag` is the whole cost of an unchanged poll: two small indexed queries (the
+* :func:`data_version` is the whole cost of an unchanged poll: two small indexed queries (the
   highest change-log id, which moves with every committed change of a child, measurement or
-  immunization anywhere, and the kabupaten's posyandu directory fingerprint) hashed with the
-  kabupaten, the current month, today's date (overdue doses count against today), the feed's
-  format version and the rule-set versions. A matching ``If-None-Match`` answers 304 from
-  that alone.
-* A changed ETag computes the feed once per worker process (:func:`feed_body`, kept in a small
-  LRU by ETag, so every dashboard of the kabupaten shares it) with ``glance.area_glance`` for
-  13 months by kecamatan and desa; overdue doses and the early warning (the slow parts,
-  4-6 s a month for a kabupaten for the early warning alone) for the current month only.
+  immunization anywhere, and the kabupaten's posyandu directory fingerprint) with the
+  kabupaten, today's date (overdue doses count against today), the feed's format version and
+  the rule-set versions. While it equals the version the served feed was computed at, the feed
+  is not computed again: a matching ``If-None-Match`` answers 304, any other request gets the
+  kept body.
+* When the version moved, the feed is recomputed, but at most once per
+  ``COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS`` (300) per kabupaten and process: on a posyandu day,
+  when cadres save a visit every few seconds, dashboards see the numbers at most five minutes
+  old instead of every worker recomputing every minute.
+* A recomputation computes the current month afresh (``glance.area_glance`` by kecamatan and
+  desa, with overdue doses and the early warning, the slow parts: 4-6 s for a kabupaten's early
+  warning alone) and takes the 12 past months (IDL coverage is the costly part there: one
+  statement per month) from a per-process cache kept ``COMMAND_CENTRE_PAST_MONTHS_SECONDS``
+  (3600): a late entry for a past month shows within the hour (a kept feed whose past months are
+  older than that is recomputed even when nothing changed).
+* In production (``COMMAND_CENTRE_BACKGROUND``) the recomputation runs in a background thread
+  while the kept feed is served, so no poll waits for it (a kabupaten's first computation can
+  outlast the server's request timeout); see :func:`current_feed`.
+* Each computed body gets its own strong ETag (the version plus when and where it was computed),
+  so one ETag always means the same bytes.
 
 Disclosure control (``core.disclosure``): every count of 1-4 becomes ``"<5"``; where exactly one
 desa of a kecamatan is hidden for a count, the smallest other desa count of that kecamatan is
@@ -24,11 +36,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
+import threading
+import time
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 
-from ..charts.cache import LRU, etag_for
+from ..charts.cache import etag_for
 from ..core import disclosure as dc
 from ..db import utcnow
 from ..errors import NotFound
@@ -43,8 +60,8 @@ from ..sync.models import ChangeLog
 FEED_FORMAT_VERSION = "1"
 MONTHS = 13
 LEVELS = ("kecamatan", "desa")
-#: Feed bodies by ETag, per worker process (a kabupaten's body is some 100 kB).
-BODIES = LRU(max_entries=16)
+MIN_RECOMPUTE_SECONDS = 300
+PAST_MONTHS_SECONDS = 3600
 
 #: The counts of a glance row (flat key, or (indicator, part)) that are suppressed.
 COUNTS = ("registered", "measured", "weighed", "two_t", "bgm", "idl_infants", "idl_ytd", "overdue_doses",
@@ -77,14 +94,138 @@ def local_today(kabupaten_code: str) -> _dt.date:
     return utcnow().astimezone(ZoneInfo(zone)).date()
 
 
-def feed_etag(kabupaten_code: str, today: _dt.date) -> str:
-    """The strong ETag of the feed as it would be computed now (cheap: see the module doc)."""
+def data_version(kabupaten_code: str, today: _dt.date) -> str:
+    """A digest of everything the feed depends on, cheap to read (see the module doc)."""
     changes = db.session.scalar(sa.select(sa.func.max(ChangeLog.id)))
     directory = db.session.execute(
         sa.select(sa.func.count(Posyandu.id), sa.func.max(Posyandu.id))
         .where(Posyandu.kabupaten_code == kabupaten_code)).one()
     return etag_for("command-centre", FEED_FORMAT_VERSION, _rules_versions(), kabupaten_code, today.isoformat(),
                     changes or 0, tuple(directory))
+
+
+@dataclass(frozen=True)
+class Feed:
+    etag: str
+    body: bytes
+    version: str
+    computed_at: float        # time.monotonic()
+    past_computed_at: float   # when its past months' rows were computed
+
+
+#: Per process: the last feed computed per kabupaten, and the past months' rows.
+_FEEDS: dict[str, Feed] = {}
+_PAST: dict[tuple, tuple[float, list]] = {}
+_LOCK = threading.Lock()
+
+
+def clear_cache() -> None:
+    with _LOCK:
+        _FEEDS.clear()
+        _PAST.clear()
+
+
+def _setting(name: str, default: int) -> float:
+    value = current_app.config.get(name)
+    return float(default if value is None else value)
+
+
+class FeedPreparing(Exception):
+    """No feed is kept yet for the kabupaten and its first computation is still running."""
+
+
+#: Kabupaten whose feed a background thread is computing (per process).
+_RUNNING: dict[str, threading.Event] = {}
+WAIT_SECONDS = 20
+RETRY_AFTER_SECONDS = 30
+
+
+def current_feed(kabupaten_code: str, today: _dt.date) -> Feed:
+    """The feed to serve now: the kept one while the data version has not moved (or moved less
+    than ``COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS`` ago), else a new one.
+
+    With ``COMMAND_CENTRE_BACKGROUND`` (production) a new feed is computed in a background
+    thread while the kept one is still served (stale while it is recomputed), so no request waits
+    for a computation that can take longer than the server's request timeout at kabupaten scale.
+    With nothing kept yet, the request waits up to :data:`WAIT_SECONDS` and then raises
+    :class:`FeedPreparing` (the route answers 503 with Retry-After). Without it (tests, CLI) the
+    feed is computed in the request."""
+    version = data_version(kabupaten_code, today)
+    now = time.monotonic()
+    kept = _FEEDS.get(kabupaten_code)
+    past_fresh = kept is not None and \
+        now - kept.past_computed_at < _setting("COMMAND_CENTRE_PAST_MONTHS_SECONDS", PAST_MONTHS_SECONDS)
+    if past_fresh and (kept.version == version or
+                       now - kept.computed_at < _setting("COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS",
+                                                         MIN_RECOMPUTE_SECONDS)):
+        return kept
+    if not current_app.config.get("COMMAND_CENTRE_BACKGROUND"):
+        return _compute(kabupaten_code, today, version)
+    done = _start_background(kabupaten_code, today, version)
+    if kept is not None:
+        return kept
+    done.wait(WAIT_SECONDS)
+    kept = _FEEDS.get(kabupaten_code)
+    if kept is None:
+        raise FeedPreparing()
+    return kept
+
+
+def _compute(kabupaten_code: str, today: _dt.date, version: str) -> Feed:
+    document, past_computed_at = build_feed(kabupaten_code, today)
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    feed = Feed(etag_for(version, time.time_ns(), os.getpid(), threading.get_ident()), body, version,
+                time.monotonic(), past_computed_at)
+    with _LOCK:
+        _FEEDS[kabupaten_code] = feed
+    return feed
+
+
+def _start_background(kabupaten_code: str, today: _dt.date, version: str) -> threading.Event:
+    """Start computing the kabupaten's feed in a thread (one at a time per kabupaten)."""
+    with _LOCK:
+        running = _RUNNING.get(kabupaten_code)
+        if running is not None:
+            return running
+        done = _RUNNING[kabupaten_code] = threading.Event()
+    app = current_app._get_current_object()
+
+    def work():
+        try:
+            with app.app_context():
+                try:
+                    _compute(kabupaten_code, today, version)
+                    db.session.commit()
+                except Exception:   # noqa: BLE001 - logged; the next poll tries again
+                    db.session.rollback()
+                    app.logger.exception("command-centre feed computation failed (kabupaten %s)", kabupaten_code)
+                finally:
+                    db.session.remove()
+        finally:
+            with _LOCK:
+                _RUNNING.pop(kabupaten_code, None)
+            done.set()
+
+    threading.Thread(target=work, name=f"feed-{kabupaten_code}", daemon=True).start()
+    return done
+
+
+def _past_rows(area: Area, months: list[Month], today: _dt.date) -> tuple[list[dict], float]:
+    """The glance rows of the past months and when they were computed, from this process's
+    cache while younger than ``COMMAND_CENTRE_PAST_MONTHS_SECONDS`` (same kabupaten, months,
+    rules and posyandu directory)."""
+    directory = db.session.execute(
+        sa.select(sa.func.count(Posyandu.id), sa.func.max(Posyandu.id))
+        .where(Posyandu.kabupaten_code == area.key)).one()
+    key = (area.key, str(months[0]), str(months[-1]), FEED_FORMAT_VERSION, _rules_versions(), tuple(directory))
+    now = time.monotonic()
+    cached = _PAST.get(key)
+    if cached is not None and now - cached[0] < _setting("COMMAND_CENTRE_PAST_MONTHS_SECONDS", PAST_MONTHS_SECONDS):
+        return cached[1], cached[0]
+    rows = area_glance(area, months, LEVELS, slow_months=[], today=today)
+    with _LOCK:
+        _PAST[key] = (now, rows)
+    return rows, now
 
 
 def _iso(value):
@@ -144,12 +285,13 @@ def _publish_row(row: dict, hidden: dict) -> dict:
     return out
 
 
-def build_feed(kabupaten_code: str, today: _dt.date) -> dict:
-    """The feed document (see ``schemas.FeedSchema``)."""
+def build_feed(kabupaten_code: str, today: _dt.date) -> tuple[dict, float]:
+    """The feed document (see ``schemas.FeedSchema``) and when its past months were computed."""
     area = kabupaten_area(kabupaten_code)
     current = Month(today.year, today.month)
-    months = [current.shift(-k) for k in range(MONTHS - 1, -1, -1)]
-    rows = area_glance(area, months, LEVELS, slow_months=[current], today=today)
+    past = [current.shift(-k) for k in range(MONTHS - 1, 0, -1)]
+    past_rows, past_computed_at = _past_rows(area, past, today)
+    rows = past_rows + area_glance(area, [current], LEVELS, slow_months=[current], today=today)
     hidden = _hidden_map(rows)
     areas: dict = {}
     for r in rows:
@@ -159,17 +301,9 @@ def build_feed(kabupaten_code: str, today: _dt.date) -> dict:
                 "level": r["level"], "code": r["code"], "name": r["name"],
                 "kecamatan_code": r["parent_code"], "months": []}
         entry["months"].append(_publish_row(r, hidden))
+    ordered = sorted(areas.values(), key=lambda a: LEVELS.index(a["level"]))   # stable: report order kept
     return {"kabupaten": area.as_dict() | {"level": "kabupaten"}, "generated_at": utcnow().isoformat(),
-            "current_month": str(current), "months": [str(m) for m in months],
+            "current_month": str(current), "months": [str(m) for m in past + [current]],
             "suppression": {"threshold": dc.THRESHOLD, "marker": dc.SMALL, "complementary_marker": dc.WITHHELD},
             "slow_indicators_months": [str(current)],
-            "areas": list(areas.values())}
-
-
-def feed_body(kabupaten_code: str, today: _dt.date, etag: str) -> bytes:
-    """The JSON body for ``etag``: from this process's cache, else computed and kept."""
-    body = BODIES.get(etag)
-    if body is None:
-        body = json.dumps(build_feed(kabupaten_code, today), ensure_ascii=False, separators=(",", ":")).encode()
-        BODIES.put(etag, body)
-    return body
+            "areas": ordered}, past_computed_at

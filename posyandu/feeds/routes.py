@@ -1,7 +1,7 @@
 """``GET /api/v1/feeds/command-centre``: the kabupaten command centre's feed (API key only).
 
-Thin: check the key, answer 304 when ``If-None-Match`` matches the current ETag (no aggregate is
-computed then), else send the (cached or computed) feed. See ``operations.py`` for the cost
+Thin: check the key, answer 304 when ``If-None-Match`` matches the ETag of the feed to serve
+(no aggregate is computed while the data version has not moved), else send that feed. See ``operations.py`` for the cost
 model and the disclosure rules, docs/command-centre.md for integrators.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from flask import Response, current_app, request
 from ..apiclients import keys
 from ..auth.ratelimit import _address_key, _failed
 from ..blueprint import Blueprint
+from ..errors import problem_response
 from ..extensions import limiter
 from . import operations as ops
 from .schemas import FeedSchema
@@ -57,6 +58,8 @@ _EXAMPLE = {
 @blp.alt_response(304, description="`If-None-Match` matched: nothing changed since (no body, computed nothing).")
 @blp.alt_response(401, description="No API key, or an unknown, revoked or replaced one.")
 @blp.alt_response(403, description="A staff or parent sign-in token: this endpoint takes an API key only.")
+@blp.alt_response(503, description="The kabupaten's first feed is still being computed (after a server start); "
+                                   "retry after Retry-After seconds.")
 @blp.alt_response(429, description="Too many requests for this key (or failed keys from this address); "
                                    "see Retry-After.")
 @blp.doc(security=[{"apiKeyHeader": []}, {"apiKeyBearer": []}])
@@ -78,9 +81,13 @@ def command_centre_feed():
     computing anything. `Cache-Control: private, max-age=60`.
     """
     client = keys.require_client("command_centre")
-    today = ops.local_today(client.kabupaten_code)
-    etag = ops.feed_etag(client.kabupaten_code, today)
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization, X-API-Key"}
-    if request.if_none_match and request.if_none_match.contains(etag.strip('"')):
+    try:
+        feed = ops.current_feed(client.kabupaten_code, ops.local_today(client.kabupaten_code))
+    except ops.FeedPreparing:
+        return problem_response(503, "Service unavailable", slug="feed-preparing",
+                                detail="The feed is being prepared; please try again in 30 seconds.",
+                                headers={"Retry-After": str(ops.RETRY_AFTER_SECONDS)})
+    headers = {"ETag": feed.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization, X-API-Key"}
+    if request.if_none_match and request.if_none_match.contains(feed.etag.strip('"')):
         return Response(status=304, headers=headers)
-    return Response(ops.feed_body(client.kabupaten_code, today, etag), mimetype="application/json", headers=headers)
+    return Response(feed.body, mimetype="application/json", headers=headers)

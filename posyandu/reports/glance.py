@@ -154,9 +154,22 @@ def early_warning_counts(area: Area, month: Month) -> dict:
 
 
 def quality_visits(area: Area, first: Month, last: Month) -> dict:
-    """The period's visits as numpy columns (``quality.operations.fetch_visits``)."""
-    from ..quality.operations import Period, fetch_visits
-    return fetch_visits(area, Period(first, last))
+    """The period's live visits at the area's posyandu as numpy columns: what the SMART checks
+    read (``quality.operations.fetch_visits`` without its previous-visit window, which only the
+    register checks need)."""
+    rows = db.session.connection().execute(
+        sa.select(_M.c.posyandu_id, _M.c.measured_on, _M.c.zwfl,
+                  sa.case((_M.c.fwfl.is_(True), 1.0), (_M.c.fwfl.is_(False), 0.0)).label("fwfl"),
+                  _C.c.sex, _M.c.age_days, _M.c.weight_kg, _M.c.length_cm)
+        .select_from(_M.join(_C, _C.c.id == _M.c.child_id))
+        .where(_M.c.deleted_at.is_(None), _M.c.measured_on >= first.first_day, _M.c.measured_on <= last.last_day,
+               _M.c.posyandu_id.in_(area.posyandu_ids()))).all()
+    names = ("posyandu_id", "measured_on", "zwfl", "fwfl", "sex", "age_days", "weight_kg", "length_cm")
+    raw = dict(zip(names, zip(*rows))) if rows else {k: () for k in names}
+    cols = {k: np.array(raw[k], dtype=float) for k in ("zwfl", "fwfl", "sex", "age_days", "weight_kg", "length_cm")}
+    cols["posyandu_id"] = np.array(raw["posyandu_id"], dtype=np.int64)
+    cols["measured_on"] = np.array(raw["measured_on"], dtype="datetime64[D]")
+    return cols
 
 
 def quality_classes(cols: dict, first: Month, group_of: dict, group_order: list) -> dict:

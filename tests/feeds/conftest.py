@@ -15,16 +15,19 @@ FEED = "/api/v1/feeds/command-centre"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_state(app):
-    """No test inherits rate-limit counts or a cached feed body."""
+def _fresh_state(app, monkeypatch):
+    """No test inherits rate-limit counts or a kept feed; the feed follows every change at once
+    (no minimum interval; past months kept an hour, as in production) unless a test says otherwise."""
     with app.app_context():
         limiter.reset()
-    feed_ops.BODIES.clear()
+    feed_ops.clear_cache()
     cache.CHARTS.clear()
+    monkeypatch.setitem(app.config, "COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS", 0)
+    monkeypatch.setitem(app.config, "COMMAND_CENTRE_PAST_MONTHS_SECONDS", 3600)
     yield
     with app.app_context():
         limiter.reset()
-    feed_ops.BODIES.clear()
+    feed_ops.clear_cache()
 
 
 def today_wib() -> date:

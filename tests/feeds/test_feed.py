@@ -144,12 +144,12 @@ def test_etag_and_304_without_computing(world, make_client, feed, visit, monkeyp
 
     def boom(*args, **kwargs):
         raise AssertionError("the 304 path computed the aggregates")
+    glance = feed_ops.area_glance
     monkeypatch.setattr(feed_ops, "area_glance", boom)
-    feed_ops.BODIES.clear()
     again = feed(key, headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.get_data() == b""
     assert again.headers["ETag"] == etag and again.headers["Cache-Control"] == "private, max-age=60"
-    monkeypatch.undo()
+    monkeypatch.setattr(feed_ops, "area_glance", glance)
     # a new measurement changes the ETag; the old one then gets the full feed
     visit(world.child_a1, today_wib(), weight_kg=12.0, length_cm=90.0, measure_method="standing")
     changed = feed(key, headers={"If-None-Match": etag})
@@ -157,6 +157,32 @@ def test_etag_and_304_without_computing(world, make_client, feed, visit, monkeyp
     # another kabupaten's key: another ETag
     other = feed(make_client("35.24", name="Lamongan")["api_key"])
     assert other.headers["ETag"] != changed.headers["ETag"]
+
+
+def test_recomputed_at_most_once_per_interval_and_past_months_kept(app, world, make_client, feed, visit,
+                                                                    monkeypatch):
+    key = make_client()["api_key"]
+    monkeypatch.setitem(app.config, "COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS", 300)
+    monkeypatch.setitem(app.config, "COMMAND_CENTRE_PAST_MONTHS_SECONDS", 3600)
+    first = feed(key)
+    etag = first.headers["ETag"]
+    today = today_wib()
+    visit(world.child_a1, today, weight_kg=12.0, length_cm=90.0, measure_method="standing")
+    # within the interval the kept feed is served: still 304
+    assert feed(key, headers={"If-None-Match": etag}).status_code == 304
+    monkeypatch.setitem(app.config, "COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS", 0)
+    now = feed(key, headers={"If-None-Match": etag})
+    assert now.status_code == 200 and now.headers["ETag"] != etag
+    assert _this_month(_area(now.json, "35.25.01.2001"))["measured"] == "<5"
+    # a late entry for last month: the past months come from the hour's cache ...
+    last_month = today.replace(day=1) - __import__("datetime").timedelta(days=1)
+    visit(world.child_a2, last_month, weight_kg=12.0, length_cm=90.0, measure_method="standing")
+    kept = feed(key)
+    assert _area(kept.json, "35.25.01.2002")["months"][-2]["measured"] == 0
+    # ... until it expires
+    monkeypatch.setitem(app.config, "COMMAND_CENTRE_PAST_MONTHS_SECONDS", 0)
+    fresh = feed(key)
+    assert _area(fresh.json, "35.25.01.2002")["months"][-2]["measured"] == "<5"
 
 
 def test_rate_limited_per_key(app, world, make_client, feed, monkeypatch):
@@ -186,3 +212,27 @@ def test_the_feed_is_in_the_openapi(client):
     assert {"apiKeyHeader": []} in op["security"] and {"304", "401", "403", "429"} <= set(op["responses"])
     assert op["responses"]["200"]["content"]["application/json"]["example"]["areas"]
     assert "/api/v1/api-clients/{client_id}/rotate" in spec["paths"]
+
+
+def test_background_computation_serves_503_first_then_the_feed(app, world, make_client, feed, monkeypatch):
+    """Production computes in a thread: a first poll that outlasts the wait gets 503 + Retry-After;
+    once the thread is done, the feed is served (and a kept feed is served while it recomputes)."""
+    import threading
+    key = make_client()["api_key"]
+    release = threading.Event()
+
+    def slow_build(kabupaten_code, today):
+        release.wait(10)
+        return {"areas": [], "kabupaten": {"code": "35.25"}}, 0.0
+    monkeypatch.setitem(app.config, "COMMAND_CENTRE_BACKGROUND", True)
+    monkeypatch.setattr(feed_ops, "build_feed", slow_build)
+    monkeypatch.setattr(feed_ops, "WAIT_SECONDS", 0.05)
+    first = feed(key)
+    assert first.status_code == 503 and first.mimetype == "application/problem+json"
+    assert int(first.headers["Retry-After"]) > 0
+    running = feed_ops._RUNNING.get("3525")
+    release.set()
+    if running is not None:
+        assert running.wait(10)
+    ready = feed(key)
+    assert ready.status_code == 200 and ready.json["kabupaten"] == {"code": "35.25"}
