@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_extensions(app)
     register_error_handlers(app)
     register_blueprints(app)
+    register_portal(app)
     register_metrics(app)
     register_commands(app)
     from .transaction import register_request_transaction
@@ -61,9 +62,11 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
-    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+    # Served by the app itself (posyandu/portal/static/vendor): the docs work on an offline server.
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "/portal/static/vendor/swagger-ui/")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_CONFIG", {"validatorUrl": None})
     app.config.setdefault("OPENAPI_REDOC_PATH", "redoc")
-    app.config.setdefault("OPENAPI_REDOC_URL", "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js")
+    app.config.setdefault("OPENAPI_REDOC_URL", "/portal/static/vendor/redoc/redoc.standalone.js")
     app.config.setdefault("API_SPEC_OPTIONS", {
         "components": {"securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
@@ -100,6 +103,12 @@ def register_blueprints(app: Flask) -> None:
     api = app.extensions["posyandu.api"]
     for blueprint in API_BLUEPRINTS():
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))
+
+
+def register_portal(app: Flask) -> None:
+    """The server-rendered portal for puskesmas and dinkes staff (``/portal``)."""
+    from .portal import init_app
+    init_app(app)
 
 
 def register_metrics(app: Flask) -> None:

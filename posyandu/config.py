@@ -75,6 +75,18 @@ def from_environment(instance_path: str) -> dict:
         # production); redis:// shares them between gunicorn workers and machines. While Redis
         # is unreachable the limits fall back to per-process memory (logged) instead of failing
         # sign-ins with 500.
+        # Tokens: the API reads the Authorization header; the web portal keeps them in cookies
+        # (httpOnly, SameSite=Lax, Secure behind TLS; its forms carry a CSRF token). The refresh
+        # cookie is sent to the portal only. Header first: a phone never needs the cookies.
+        "JWT_TOKEN_LOCATION": ["headers", "cookies"],
+        "JWT_COOKIE_SECURE": _env_bool("PORTAL_COOKIE_SECURE", env == "production"),
+        "JWT_COOKIE_SAMESITE": "Lax",
+        "JWT_ACCESS_COOKIE_PATH": "/",
+        "JWT_REFRESH_COOKIE_PATH": "/portal/",
+        "JWT_COOKIE_CSRF_PROTECT": True,
+        "JWT_CSRF_IN_COOKIES": False,
+        "JWT_CSRF_CHECK_FORM": True,
+        "JWT_SESSION_COOKIE": True,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "posyandu"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),

@@ -3,7 +3,7 @@
 Rules (Flask-Limiter, storage ``RATELIMIT_STORAGE_URI``: memory by default, Redis in production
 so every worker shares the counters):
 
-- per account: 5 failed password sign-ins per 15 minutes per account (username and phone in any
+- per account: 5 failed password sign-ins per 15 minutes per account (API and web portal together) (username and phone in any
   format share one counter; unknown names are counted by their normalised form);
 - per address: 20 failed sign-ins per 15 minutes per client IP (password and Firebase);
 - per address: 30 failed refreshes per 15 minutes per client IP;
@@ -64,7 +64,7 @@ def _login_account_key() -> str:
     """The account the attempt is for: its user id when it exists (so the username and the phone
     in any format share one counter), else the normalised identifier."""
     body = request.get_json(silent=True)
-    identifier = body.get("login") if isinstance(body, dict) else None
+    identifier = body.get("login") if isinstance(body, dict) else request.form.get("login")
     identifier = identifier if isinstance(identifier, str) else ""
     user = find_by_login(identifier) if identifier.strip() else None
     return "login-account:" + (f"user:{user.id}" if user is not None else account_key_for(identifier))
@@ -79,6 +79,8 @@ def _password_change_key() -> str:
     was verified and the current password was wrong, so a forged subject cannot count."""
     header = request.headers.get("Authorization", "")
     token = header[7:] if header.lower().startswith("bearer ") else ""
+    if not token:  # the web portal keeps the access token in its cookie
+        token = request.cookies.get(current_app.config.get("JWT_ACCESS_COOKIE_NAME", "access_token_cookie"), "")
     try:
         sub = pyjwt.decode(token, options={"verify_signature": False}).get("sub")
     except pyjwt.PyJWTError:
@@ -86,8 +88,9 @@ def _password_change_key() -> str:
     return f"password-change:{sub}"
 
 
-login_account_limit = limiter.limit(LOGIN_ACCOUNT_LIMIT, key_func=_login_account_key,
-                                    deduct_when=_failed, scope="login-account", methods=["POST"])
+#: Shared limits: the API's sign-in and the web portal's sign-in form count against one budget.
+login_account_limit = limiter.shared_limit(LOGIN_ACCOUNT_LIMIT, key_func=_login_account_key,
+                                           deduct_when=_failed, scope="login-account", methods=["POST"])
 login_address_limit = limiter.shared_limit(LOGIN_ADDRESS_LIMIT, scope="sign-in-address", key_func=_address_key,
                                            deduct_when=_failed, methods=["POST"])
 refresh_address_limit = limiter.limit(REFRESH_ADDRESS_LIMIT, key_func=_address_key, deduct_when=_failed,
