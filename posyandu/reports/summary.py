@@ -127,6 +127,26 @@ def _statements(kind: str, dialect: str):
             sa.insert(_S).from_select(list(INSERT_COLUMNS), _records(_M.c.child_id.in_(_IDS), _NOW)))
 
 
+#: Advisory-lock class of the summary's per-child locks (the second key is the child's hash).
+_LOCK_CLASS = 7310
+_LOCK = sa.text(
+    "SELECT pg_advisory_xact_lock(:cls, h) FROM "
+    "(SELECT hashtext(x) AS h FROM unnest(CAST(:ids AS text[])) AS x ORDER BY 1) AS sorted")
+
+
+def _lock_children(session, ids: list) -> None:
+    """Serialise summary refreshes of the same child until commit (PostgreSQL).
+
+    Two requests writing one child at the same moment (two phones, or a retry storm) would each
+    compute the child's month from a snapshot without the other's measurement: the later commit
+    would then store a stale row, or a DELETE + INSERT refresh would hit the other's freshly
+    inserted row (a unique violation, a 500). Taking a transaction-scoped advisory lock per child
+    (in sorted order, so two refreshes of several children cannot deadlock) makes the second
+    wait for the first to commit; its INSERT ... SELECT then starts after that commit and, under
+    READ COMMITTED, sees both measurements. One round trip, held only until the commit."""
+    session.execute(_LOCK, {"cls": _LOCK_CLASS, "ids": [str(i) for i in ids]})
+
+
 def refresh_child_months(session, child_ids: Iterable, months: Iterable | None = None, *,
                          added: bool = False) -> None:
     """Recompute the summary rows of ``child_ids`` (of ``months``, or of every month).
@@ -142,6 +162,8 @@ def refresh_child_months(session, child_ids: Iterable, months: Iterable | None =
         return
     now = utcnow()
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        _lock_children(session, ids)
     if added and indexes is not None and dialect in ("postgresql", "sqlite"):
         (statement,) = _statements("upsert", dialect)
         for cid in ids:
