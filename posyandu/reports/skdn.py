@@ -67,6 +67,69 @@ def skdn_counts(area: Area, month: Month) -> dict:
     return out
 
 
+def skdn_totals_by_month(area: Area, first: Month, last: Month) -> dict[int, dict]:
+    """``{month index: {S, K, D, N, T, O, B, BGM, 2T, weighed_implausible}}`` for the area's
+    totals from ``first`` to ``last``, in ONE query (the trend): the same definitions as
+    :func:`skdn_counts` (``cohort.month_children`` month by month), with the per-child lookups
+    done once per child instead of once per child and month: her first live measurement (is she
+    registered by the month's end?) and whether she was ever handed over (only then is her
+    posyandu of each month's end looked up)."""
+    import datetime as _dt
+    from ..children.models import ChildTransfer
+    from ..db import UTCDateTime
+    from ..measurements.models import Measurement as M
+    from .cohort import NEVER_COUNTED, UNDER_FIVE_MONTHS, latest_birth_for_age
+
+    months = [first.shift(k) for k in range(last.index - first.index + 1)]
+    rows = []
+    for m in months:
+        rows.append(sa.select(
+            sa.literal(m.index, sa.Integer).label("idx"), sa.literal(m.first_day, sa.Date).label("start"),
+            sa.literal(m.last_day, sa.Date).label("end"),
+            sa.literal(latest_birth_for_age(m.first_day, UNDER_FIVE_MONTHS), sa.Date).label("lower"),
+            sa.literal(_dt.datetime.combine(m.shift(1).first_day, _dt.time(0), tzinfo=_dt.timezone.utc),
+                       UTCDateTime()).label("next_ts")))
+    month_table = sa.union_all(*rows).subquery("months") if len(rows) > 1 else rows[0].subquery("months")
+    first_measured = (sa.select(sa.func.min(M.measured_on)).where(M.child_id == Child.id, M.deleted_at.is_(None))
+                      .correlate(Child).scalar_subquery())
+    moved_ever = sa.exists().where(ChildTransfer.child_id == Child.id).correlate(Child)
+    kids = (sa.select(Child.id.label("child_id"), Child.posyandu_id, Child.birth_date, Child.has_kia_book,
+                      Child.created_at, Child.status, Child.closed_on, first_measured.label("first_measured"),
+                      moved_ever.label("moved"))
+            .where(Child.birth_date <= months[-1].last_day,
+                   Child.birth_date > latest_birth_for_age(months[0].first_day, UNDER_FIVE_MONTHS),
+                   Child.merged_into_id.is_(None), sa.func.coalesce(Child.closed_reason, "").not_in(NEVER_COUNTED))
+            # MATERIALIZED: the per-child lookups run once per child, not once per child and month
+            .cte("kids").prefix_with("MATERIALIZED"))
+    T = ChildTransfer.__table__
+    moved_from = (sa.select(T.c.from_posyandu_id)
+                  .where(T.c.child_id == kids.c.child_id, T.c.moved_on > month_table.c.end)
+                  .order_by(T.c.moved_on, T.c.id).limit(1).correlate(kids, month_table).scalar_subquery())
+    posyandu_then = sa.case((kids.c.moved.is_(True), sa.func.coalesce(moved_from, kids.c.posyandu_id)),
+                            else_=kids.c.posyandu_id)
+    status = R.c.trend_status
+    d = sa.and_(R.c.weighed.is_(True), sa.func.coalesce(status, "").in_(("N", "T", "O", "B")))
+    query = (sa.select(
+        month_table.c.idx, sa.func.count().label("S"),
+        _count(sa.or_(kids.c.has_kia_book.is_(True), R.c.has_kia_book.is_(True), d)).label("K"),
+        _count(d).label("D"),
+        *(_count(status == letter).label(letter) for letter in ("N", "T", "O", "B")),
+        _count(sa.and_(d, R.c.is_bgm.is_(True))).label("BGM"),
+        _count(sa.and_(d, R.c.is_2t.is_(True))).label("2T"),
+        _count(sa.and_(R.c.weighed.is_(True), sa.not_(d))).label("weighed_implausible"))
+        .select_from(kids.join(month_table, sa.and_(kids.c.birth_date <= month_table.c.end,
+                                                    kids.c.birth_date > month_table.c.lower))
+                     .outerjoin(R, sa.and_(R.c.child_id == kids.c.child_id, R.c.month == month_table.c.idx)))
+        .where(sa.or_(kids.c.status == "active", kids.c.closed_on.is_(None), kids.c.closed_on >= month_table.c.start),
+               sa.or_(kids.c.created_at < month_table.c.next_ts, kids.c.first_measured <= month_table.c.end),
+               posyandu_then.in_(area.posyandu_ids()))
+        .group_by(month_table.c.idx))
+    out = {m.index: dict.fromkeys(SUM_KEYS, 0) for m in months}
+    for row in db.session.execute(query).mappings():
+        out[int(row["idx"])] = {k: int(row[k] or 0) for k in SUM_KEYS}
+    return out
+
+
 def derive(row: dict) -> None:
     """Ratios (percent, 1 decimal) and differences from the counts."""
     s, k, d, n, t = (row.get(x) or 0 for x in ("S", "K", "D", "N", "T"))

@@ -10,8 +10,9 @@ The growth charts' trend (``charts.operations.trend_rows``) draws this table (ke
 ``measured``, ``{stunting,wasting,underweight}_{pct,ci_low,ci_high,n}``); it passes the internal
 option ``skdn=False`` (no S/SKDN queries: one GROUP BY in all).
 
-Cost: the prevalence counts of all months are one GROUP BY over the summary; S and SKDN take one
-query per month (the target children of each month are placed where they were that month).
+Cost: two queries in all: the prevalence counts of every month (one GROUP BY over the summary)
+and S/SKDN of every month (``skdn.skdn_totals_by_month``: the target children of each month
+placed where they were that month, per-child lookups done once).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from .nutrition import INDICATORS, _record_columns, count_keys, make_derive
 from .registry import register
 from .skdn import SUM_KEYS as SKDN_KEYS
 from .skdn import derive as skdn_derive
-from .skdn import skdn_counts
+from .skdn import skdn_totals_by_month
 
 S = ReportChildMonth.__table__
 DEFAULT_MONTHS = 12
@@ -56,16 +57,13 @@ def trend_rows(area: Area, month: Month, months: int, *, with_skdn: bool = True)
     query = sa.select(S.c.month, *_record_columns()).where(where).group_by(S.c.month)
     keys = count_keys()
     by_month = {int(r["month"]): r for r in db.session.execute(query).mappings()}
+    skdn_by_month = skdn_totals_by_month(area, first, month) if with_skdn else {}
     out = []
     for k in range(months):
         m = first.shift(k)
         counts = {key: 0 for key in keys}
         counts.update({key: int(v or 0) for key, v in (by_month.get(m.index) or {}).items() if key != "month"})
-        skdn = dict.fromkeys(SKDN_KEYS, 0)
-        if with_skdn:
-            for values in skdn_counts(area, m).values():
-                for key in SKDN_KEYS:
-                    skdn[key] += values[key]
+        skdn = dict(skdn_by_month.get(m.index) or dict.fromkeys(SKDN_KEYS, 0))
         skdn_derive(skdn)
         counts["target"] = skdn["S"] if with_skdn else None
         make_derive(counts["measured"])(counts)

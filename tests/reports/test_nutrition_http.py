@@ -268,3 +268,29 @@ def test_english_labels(client, world, kids):
     body = get(client, world.admin, "skdn", **GRESIK, lang="en").get_json()
     labels = [c["label"] for c in table(body, "skdn")["columns"]]
     assert "D: weighed" in labels and body["language"] == "en"
+
+
+def test_trend_months_match_the_monthly_skdn(client, world, kids):
+    """The trend's one-query S/SKDN per month gives what the SKDN report gives month by month
+    (moves, a closure, registrations and visits in different months)."""
+    from tests.reports.coverage_data import close, kid, measure, transfer
+    from posyandu.reports.summary import refresh_child_months
+    from posyandu.extensions import db
+    late = kid(world.posyandu_a2, "Anak Baru", birth_date=date(2026, 6, 20))
+    measure(late, date(2026, 7, 1), weight_kg=4.0, trend_status="B")
+    closed = kid(world.posyandu_a1, "Anak Tutup", birth_date=date(2024, 1, 5))
+    measure(closed, date(2026, 6, 1), weight_kg=10.0, trend_status="B")
+    close(closed, "died", date(2026, 7, 15))
+    transfer(kids["c1"], world.posyandu_a1, world.posyandu_b1, date(2026, 9, 3))
+    refresh_child_months(db.session, [late.id, closed.id, kids["c1"].id])
+    db.session.commit()
+    body = get(client, world.admin, "trend", level="kabupaten", code="35.25", month="2026-10", months=6).get_json()
+    for row in table(body, "trend")["rows"]:
+        monthly = total(get(client, world.admin, "skdn", level="kabupaten", code="35.25",
+                            month=row["month"]).get_json(), "skdn")
+        assert (row["target"], row["D"], row["BGM"], row["2T"], row["D_S"]) == (
+            monthly["S"], monthly["D"], monthly["BGM"], monthly["2T"], monthly["D_S"]), row["month"]
+    a1 = get(client, world.admin, "trend", level="posyandu", code="PY-A1", month="2026-10", months=3).get_json()
+    a1_monthly = [table(get(client, world.admin, "skdn", level="posyandu", code="PY-A1", month=m).get_json(),
+                        "skdn")["rows"][0]["S"] for m in ("2026-08", "2026-09", "2026-10")]
+    assert [r["target"] for r in table(a1, "trend")["rows"]] == a1_monthly
