@@ -11,3 +11,4 @@ from .immunizations.models import Immunization, ImmunizationRegionSetting  # noq
 from .calendar.models import CalendarException  # noqa: F401
 from .sync import changes  # noqa: F401  (registers the commit-time sequence hook)
 from .fhir.models import FhirSubmission  # noqa: F401
+from .reports.models import ReportChildMonth  # noqa: F401

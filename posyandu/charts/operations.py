@@ -199,23 +199,18 @@ def child_chart_index(scope, child_id: uuid.UUID, today: date | None = None) -> 
 # area charts
 # ---------------------------------------------------------------------------------------------
 def _month_records(area: Area, first: Month, last: Month):
-    """One record per child and month from ``first`` to ``last``: her last live weighing of
-    the month (if she was only measured without a weight, her last measurement), by date then
-    entry time -- the reports' record -- for the children now registered at the area's
-    posyandu, 0-59 completed months old at that visit. A subquery with ``month`` (year * 12 +
-    month - 1), ``child_id``, the stored z-scores, flags and ``oedema``."""
-    month = (sa.extract("year", _M.c.measured_on) * 12 + sa.extract("month", _M.c.measured_on) - 1)
-    rank = sa.func.row_number().over(
-        partition_by=(_M.c.child_id, month),
-        order_by=(sa.case((_M.c.weight_kg.is_(None), 1), else_=0), _M.c.measured_on.desc(),
-                  _M.c.created_at.desc(), _M.c.id.desc()))
-    ranked = (sa.select(month.label("month"), _M.c.child_id, _M.c.age_months, _M.c.oedema,
-                        _M.c.zlen, _M.c.flen, _M.c.zwfl, _M.c.fwfl, _M.c.zwei, _M.c.fwei, rank.label("rank"))
-              .select_from(_M.join(_C, _C.c.id == _M.c.child_id).join(Posyandu, Posyandu.id == _C.c.posyandu_id))
-              .where(_M.c.deleted_at.is_(None), _M.c.measured_on >= first.first_day,
-                     _M.c.measured_on <= last.last_day, area.posyandu_condition(Posyandu))
-              .subquery("ranked"))
-    return (sa.select(ranked).where(ranked.c.rank == 1, ranked.c.age_months >= 0, ranked.c.age_months <= 59)
+    """One record per child and month from ``first`` to ``last`` -- the reports' record, read
+    from their summary table ``report_child_month`` (the last live weighing of the month by
+    date then entry time; see ``posyandu.reports.summary``) -- for the children placed at the
+    area's posyandu that month, 0-59 completed months old at that visit. A subquery with
+    ``month`` (year * 12 + month - 1), ``child_id``, the stored z-scores, flags and ``oedema``."""
+    from ..reports.models import ReportChildMonth
+    s = ReportChildMonth.__table__
+    return (sa.select(s.c.month, s.c.child_id, s.c.age_months, s.c.oedema, s.c.zlen, s.c.flen, s.c.zwfl,
+                      s.c.fwfl, s.c.zwei, s.c.fwei)
+            .where(s.c.month >= first.index, s.c.month <= last.index,
+                   s.c.posyandu_id.in_(sa.select(Posyandu.id).where(area.posyandu_condition(Posyandu))),
+                   s.c.age_months >= 0, s.c.age_months <= 59)
             .subquery("records"))
 
 

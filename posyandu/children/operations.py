@@ -414,6 +414,8 @@ def update_child(scope, child_id, data: dict, base_version: int | None = None) -
         # every stored z-score, category and trend status depends on age and sex, dose
         # validity on age: recompute them all for this child now
         _refresh_dependent_records(child, growth="all")
+    elif "has_kia_book" in changes:
+        _refresh_report_summary([child.id])
     return child, _warnings(scope, child, nik=identifiers.get("nik"), mother_nik=identifiers.get("mother_nik"))
 
 
@@ -493,6 +495,7 @@ def move_child(scope, child_id, posyandu_id: int, *, reason: str | None = None, 
                       child_id=child.id, op="delete")
         record_change(db.session, entity=entity, entity_id=record_id, posyandu_id=target.id,
                       child_id=child.id, op="upsert")
+    _refresh_report_summary([child.id])
     return child
 
 
@@ -517,6 +520,7 @@ def close_child(scope, child_id, reason: str, closed_on: date | None = None) -> 
     audit("close", "child", child.id, changes=field_diff(before, _snapshot(child)),
           posyandu_id=child.posyandu_id, child_id=child.id)
     _record_child_change(child)
+    _refresh_report_summary([child.id])
     return child
 
 
@@ -534,6 +538,7 @@ def reopen_child(scope, child_id) -> Child:
     audit("reopen", "child", child.id, changes=field_diff(before, _snapshot(child)),
           posyandu_id=child.posyandu_id, child_id=child.id)
     _record_child_change(child)
+    _refresh_report_summary([child.id])
     return child
 
 
@@ -677,7 +682,15 @@ def merge_children(scope, keep_id, duplicate_id) -> Child:
         if "trend" not in ran:
             log.warning("trend not recomputed after merge: measurements.operations.recompute_child_trend missing",
                         extra={"event": "merge_trend_skipped"})
+    _refresh_report_summary([keep.id, duplicate.id])
     return keep
+
+
+def _refresh_report_summary(child_ids) -> None:
+    """The report summary (one row per child per month) follows moves, merges and closures."""
+    from ..reports.summary import refresh_child_months
+    db.session.flush()
+    refresh_child_months(db.session, child_ids)
 
 
 # --------------------------------------------------------------------------- reads

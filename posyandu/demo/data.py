@@ -331,6 +331,15 @@ def _load_immunizations(summary: DemoSummary, user_ids: dict[str, int], today: d
     load_immunizations(summary, user_ids, today)
 
 
+def _fill_report_summary(child_ids: list[uuid.UUID], summary: DemoSummary) -> None:
+    """The monthly reports read ``report_child_month``: fill it for the demo children."""
+    from ..reports.summary import refresh_child_months
+    if child_ids:
+        db.session.flush()
+        refresh_child_months(db.session, child_ids)
+        summary.lines.append(f"  report summary: filled for {len(child_ids)} children")
+
+
 def load_demo(today: date | None = None) -> DemoSummary:
     """Load (or top up) the demo data set; returns a printable summary with the demo logins."""
     today = today or date.today()
@@ -339,6 +348,7 @@ def load_demo(today: date | None = None) -> DemoSummary:
     user_ids = _load_users(summary)
     new_children = _load_children(summary, user_ids, today)
     _recompute(new_children, summary)
+    _fill_report_summary(new_children, summary)
     _load_immunizations(summary, user_ids, today)
     db.session.flush()
     # users listed last in the output is friendlier: move the login block to the end

@@ -59,6 +59,7 @@ from ..core.growth.trend import month_index
 from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
+from ..reports.summary import refresh_child_months
 from ..sync.changes import record_change
 from . import assessment
 from .models import Measurement
@@ -280,6 +281,8 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
     audit("create", "measurement", mid, changes=field_diff({}, {k: v for k, v in values.items() if v is not None}),
           posyandu_id=child.posyandu_id, child_id=child.id)
     _note_changes(session, child, [mid, *changed_ids])
+    # the report summary: this month's record; a back-dated visit may change later months too
+    refresh_child_months(session, [child_id], None if back_dated else [values["measured_on"].year * 12 + values["measured_on"].month - 1])
     session.flush()
     return StoredMeasurement(**row), True
 
@@ -472,6 +475,7 @@ def update_measurement(scope, measurement_id, data: dict, base_version=None) -> 
     audit("update", "measurement", m.id, changes=changes, posyandu_id=child.posyandu_id, child_id=child.id)
     _note_changes(session, child, [m.id, *changed_ids])
     session.flush()
+    refresh_child_months(session, [child.id])
     return m
 
 
@@ -495,6 +499,7 @@ def delete_measurement(scope, measurement_id, base_version=None) -> Measurement:
     _bulk_trend_update(session, changes, now)
     _note_changes(session, child, [ch["id"] for ch in changes])
     session.flush()
+    refresh_child_months(session, [child.id])
     return m
 
 
@@ -522,6 +527,7 @@ def recompute_child_trend(session: Session, child_id) -> list:
     ids = [ch["id"] for ch in changes]
     _note_changes(session, child, ids)
     session.flush()
+    refresh_child_months(session, [child_id])
     return ids
 
 
@@ -546,6 +552,7 @@ def recompute_child(session: Session, child_id) -> list:
     ids = [r["id"] for r in changed]
     _note_changes(session, child, ids)
     session.flush()
+    refresh_child_months(session, [child_id])
     return ids
 
 
@@ -751,6 +758,7 @@ def recompute_all(session: Session, batch_size: int = 500, only_outdated: bool =
             if not n:
                 continue
             _write_columns(session, assessment.assess_columns(raw), utcnow())
+            refresh_child_months(session, children)
             written += n
             if commit:
                 session.commit()

@@ -38,6 +38,7 @@ from flask import g, has_request_context
 from ..audit.log import field_diff
 from ..audit.models import AuditEvent
 from ..db import utcnow
+from ..reports.summary import refresh_child_months
 from ..errors import InvalidInput, flatten_messages
 from ..extensions import db
 from ..sync.changes import record_change
@@ -406,6 +407,7 @@ def _compute_and_write(session, scope, events, children, existing, items, loaded
             if deletes:
                 session.execute(_UPDATE_DELETED, deletes)
             ops._bulk_trend_update(session, trend_rows, now)
+            refresh_child_months(session, list(writers))
             savepoint.commit()
         except sa.exc.DBAPIError:
             savepoint.rollback()

@@ -185,3 +185,18 @@ def write_document(document, output: str, *, language: str = "id", table_key: st
         return counted["rows"]
     finally:
         bar.close()
+
+
+@reports_group.command("rebuild-summary")
+@click.option("--batch", "batch_children", default=2000, show_default=True, help="Children per batch.")
+@with_appcontext
+def rebuild_summary_command(batch_children):
+    """Rebuild the report summary (report_child_month) from the measurements.
+
+    Normally unnecessary: every write keeps it right. Run it once after upgrading to the
+    revision that adds it, or after loading measurements behind the application's back.
+    """
+    from .summary import rebuild_summary
+    rows = rebuild_summary(db.session, progress=True, batch_children=batch_children)
+    db.session.commit()
+    click.echo(f"report summary rebuilt: {rows} child-month rows")

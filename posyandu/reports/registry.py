@@ -36,7 +36,9 @@ REPORT_MODULES = [
     "posyandu.reports.coverage",
     "posyandu.reports.immunization_coverage",
     "posyandu.reports.eppgbm",
-    "posyandu.reports.operations",
+    "posyandu.reports.nutrition",
+    "posyandu.reports.skdn",
+    "posyandu.reports.trend",
 ]
 
 #: Options every builder may receive without declaring them.

@@ -1,0 +1,72 @@
+"""The report summary: one row per child per month, maintained at write time.
+
+``report_child_month`` holds, for every child and calendar month in which she has a live
+measurement, the month's *record* (the last live weighing of the month by date then entry
+time; a month with measurements but no weight uses its last measurement) with what the
+monthly reports count: where she belonged at the month's end, sex, age, z-scores, WHO flags,
+categories, oedema, LiLA, N/T/O/B, 2T, BGM, vitamin A (any visit of the month), exclusive
+breastfeeding, KIA book. Reports read a month of an area with one index range
+(``ix_report_child_month_month_posyandu``) instead of ranking millions of measurements.
+
+Kept right by :func:`posyandu.reports.summary.refresh_child_months`, called in the same
+transaction by every write that can change a row (docs/reports.md lists them); ``flask reports
+rebuild-summary`` rebuilds it from scratch.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import UTCDateTime, utcnow
+from ..extensions import db
+
+
+class ReportChildMonth(db.Model):
+    __tablename__ = "report_child_month"
+
+    child_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("child.id", ondelete="CASCADE"), primary_key=True)
+    #: year * 12 + month - 1 (``areas.Month.index``).
+    month: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    #: The child's posyandu on the month's last day (the reports' placement rule, reports/cohort.py).
+    posyandu_id: Mapped[int] = mapped_column(sa.ForeignKey("posyandu.id"))
+    sex: Mapped[int] = mapped_column(sa.SmallInteger)
+    birth_date: Mapped[date] = mapped_column(sa.Date)
+    measurement_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    measured_on: Mapped[date] = mapped_column(sa.Date)
+    age_days: Mapped[int | None] = mapped_column(sa.Integer)
+    age_months: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    #: The record has a weight (the child was weighed this month: SKDN's D).
+    weighed: Mapped[bool] = mapped_column(sa.Boolean)
+    oedema: Mapped[bool | None] = mapped_column(sa.Boolean)
+    arm_circumference_cm: Mapped[float | None] = mapped_column(sa.Float)
+    zlen: Mapped[float | None] = mapped_column(sa.Float)
+    flen: Mapped[bool | None] = mapped_column(sa.Boolean)
+    zwei: Mapped[float | None] = mapped_column(sa.Float)
+    fwei: Mapped[bool | None] = mapped_column(sa.Boolean)
+    zwfl: Mapped[float | None] = mapped_column(sa.Float)
+    fwfl: Mapped[bool | None] = mapped_column(sa.Boolean)
+    zbmi: Mapped[float | None] = mapped_column(sa.Float)
+    fbmi: Mapped[bool | None] = mapped_column(sa.Boolean)
+    cat_bbu: Mapped[str | None] = mapped_column(sa.String(40))
+    cat_tbu: Mapped[str | None] = mapped_column(sa.String(40))
+    cat_bbtb: Mapped[str | None] = mapped_column(sa.String(40))
+    cat_imtu: Mapped[str | None] = mapped_column(sa.String(40))
+    cat_lila: Mapped[str | None] = mapped_column(sa.String(40))
+    weight_implausible: Mapped[bool | None] = mapped_column(sa.Boolean)
+    length_implausible: Mapped[bool | None] = mapped_column(sa.Boolean)
+    trend_status: Mapped[str | None] = mapped_column(sa.String(2))
+    is_2t: Mapped[bool | None] = mapped_column(sa.Boolean)
+    is_bgm: Mapped[bool | None] = mapped_column(sa.Boolean)
+    #: Vitamin A recorded on any live measurement of the month.
+    vitamin_a: Mapped[bool] = mapped_column(sa.Boolean)
+    exclusive_breastfeeding: Mapped[bool | None] = mapped_column(sa.Boolean)
+    #: A KIA book / KMS seen on any measurement of the month or on the child's record.
+    has_kia_book: Mapped[bool] = mapped_column(sa.Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_report_child_month_month_posyandu", "month", "posyandu_id"),
+    )

@@ -1,0 +1,344 @@
+"""Nutrition status of an area for a month (issue 8 §3), from the report summary.
+
+* ``nutrition_counts(area, month) -> dict``
+    ``{(posyandu_id, sex, age_group): {count: n}}`` for the month's records
+    (``report_child_month``, one per child, the last valid weighing of the month) of children
+    0-59 months: measured, per-category counts of BB/U, TB/U, BB/TB, IMT/U and LiLA, the
+    anthro-style numerators and denominators of each prevalence, and the exclusions. Plus the
+    target children (S) under ``"target"``. One GROUP BY over one index range, and the cohort
+    query for S.
+* ``nutrition_status(scope, area, month, by=None) -> dict``
+    The headline numbers for the whole area: ``{"month", "area", "bulan_penimbangan", "target",
+    "measured", "coverage_pct", "excluded", "prevalence": {indicator: {pct, ci_low, ci_high,
+    cases, n}}}``.
+* ``nutrition_document(scope, area, month, options) -> ReportDocument``  (report kind
+    ``nutrition-status``, option ``by``): the tables ``summary`` (per area of the level below,
+    posyandu rows with desa/puskesmas subtotals), ``by_sex_age`` (All, sex, age groups, baduta,
+    balita, age + sex), ``categories`` and ``categories_by_sex_age`` (counts per Indonesian
+    category), ``exclusions`` (why records were left out).
+
+Prevalence follows WHO anthro's simple path (``core.prevalence.proportion``): a z flagged by WHO
+is left out of its index (and counted as excluded); oedema counts as a case below -3 of
+weight-for-height and weight-for-age (anthro's -3.1) and never as overweight; the 95% CI is
+anthro's logit interval with ``N`` = all children measured in the report (anthro's N is the
+whole data set, also for its subgroups). Age groups use the completed months at the visit.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+from ..core import prevalence
+from ..extensions import db
+from .areas import Area, Month
+from .cohort import (breakdown_columns, breakdown_rows, group_keys, groups, latest_birth_for_age, month_children,
+                     report_settings, resolve_by, roll_up)
+from .document import ROW_LEVEL, Column, ReportDocument, Table
+from .models import ReportChildMonth
+from .registry import register
+from .subtotals import percent, posyandu_directory
+
+S = ReportChildMonth.__table__
+RULES_FILE = Path(__file__).resolve().parents[1] / "core" / "growth" / "data" / "rules_id.json"
+
+#: (key, first month, last month, label id, label en): the report's age groups (reporting-id.md §2).
+AGE_GROUPS = (("0_5", 0, 5, "0-5 bulan", "0-5 months"), ("6_11", 6, 11, "6-11 bulan", "6-11 months"),
+              ("12_23", 12, 23, "12-23 bulan", "12-23 months"), ("24_59", 24, 59, "24-59 bulan", "24-59 months"))
+#: Combined groups: baduta (under two) and balita (under five).
+COMBINED_GROUPS = (("0_23", ("0_5", "6_11", "12_23"), "Baduta (0-23 bulan)", "Under two (0-23 months)"),
+                   ("0_59", ("0_5", "6_11", "12_23", "24_59"), "Balita (0-59 bulan)", "Under five (0-59 months)"))
+#: Months in which every balita is to be weighed and measured (reporting-id.md §4).
+BULAN_PENIMBANGAN = (2, 8)
+
+#: (key, label id, label en, denominator count, case count)
+INDICATORS = (
+    ("stunting", "Stunting (TB/U < -2)", "Stunting (HAZ < -2)", "n_ha", "ha_2"),
+    ("severe_stunting", "Sangat pendek (TB/U < -3)", "Severe stunting (HAZ < -3)", "n_ha", "ha_3"),
+    ("wasting", "Wasting (BB/TB < -2)", "Wasting (WHZ < -2)", "n_wh", "wh_2"),
+    ("severe_wasting", "Wasting berat (BB/TB < -3)", "Severe wasting (WHZ < -3)", "n_wh", "wh_3"),
+    ("underweight", "Underweight (BB/U < -2)", "Underweight (WAZ < -2)", "n_wa", "wa_2"),
+    ("overweight", "Overweight (BB/TB > +2)", "Overweight (WHZ > +2)", "n_wh", "wh_p2"),
+)
+#: The indexes whose categories are counted: (key, summary column, rules section).
+CATEGORY_INDEXES = (("bbu", "cat_bbu"), ("tbu", "cat_tbu"), ("bbtb", "cat_bbtb"), ("imtu", "cat_imtu"),
+                    ("lila", "cat_lila"))
+INDEX_NAMES = {"bbu": ("BB/U", "Weight-for-age"), "tbu": ("TB/U", "Length/height-for-age"),
+               "bbtb": ("BB/TB", "Weight-for-length/height"), "imtu": ("IMT/U", "BMI-for-age"),
+               "lila": ("LiLA", "MUAC")}
+EXCLUSIONS = (
+    ("excluded", "Dikeluarkan (nilai tidak masuk akal)", "Excluded (implausible value)"),
+    ("flag_ha", "TB/U ditandai WHO", "HAZ flagged by WHO"),
+    ("flag_wa", "BB/U ditandai WHO", "WAZ flagged by WHO"),
+    ("flag_wh", "BB/TB ditandai WHO", "WHZ flagged by WHO"),
+    ("flag_bmi", "IMT/U ditandai WHO", "BAZ flagged by WHO"),
+    ("implausible_weight", "Berat tidak masuk akal (dibanding kunjungan lalu)",
+     "Weight implausible (against the previous visit)"),
+    ("implausible_length", "Panjang/tinggi tidak masuk akal (dibanding kunjungan lalu)",
+     "Length/height implausible (against the previous visit)"),
+    ("oedema", "Oedema (dihitung < -3 untuk BB/TB dan BB/U)", "Oedema (counted below -3 for WHZ and WAZ)"),
+)
+
+
+@lru_cache(maxsize=1)
+def categories() -> dict[str, list[tuple[str, str, str]]]:
+    """``{index: [(code, label id, label en), ...]}`` from the growth rule set (as stored)."""
+    data = json.loads(RULES_FILE.read_text("utf-8"))
+    out = {}
+    for index, _column in CATEGORY_INDEXES:
+        section = data["lila"] if index == "lila" else data["indices"][index]
+        out[index] = [(c["code"], c.get("id") or c["code"], c.get("en") or c["code"]) for c in section["categories"]]
+    return out
+
+
+def category_key(code: str) -> str:
+    return "cat_" + code.replace(".", "_")
+
+
+def _count(condition):
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def _valid(z, flag):
+    return sa.and_(z.is_not(None), sa.or_(flag.is_(None), flag.is_(False)))
+
+
+def _age_group(age):
+    return sa.case(*((age <= high, key) for key, _low, high, *_ in AGE_GROUPS))
+
+
+def count_keys() -> tuple[str, ...]:
+    """Every additive count of a row."""
+    keys = ["target", "measured", "n_ha", "ha_2", "ha_3", "n_wa", "wa_2", "wa_3", "n_wh", "wh_2", "wh_3", "wh_p2"]
+    keys += [k for k, *_ in EXCLUSIONS]
+    keys += [category_key(code) for index, _ in CATEGORY_INDEXES for code, *_ in categories()[index]]
+    return tuple(dict.fromkeys(keys))
+
+
+def _record_columns():
+    s = S.c
+    oedema = s.oedema.is_(True)
+    ha, wa, wh = _valid(s.zlen, s.flen), _valid(s.zwei, s.fwei), _valid(s.zwfl, s.fwfl)
+    columns = [
+        sa.func.count().label("measured"),
+        _count(ha).label("n_ha"), _count(sa.and_(ha, s.zlen < -2)).label("ha_2"),
+        _count(sa.and_(ha, s.zlen < -3)).label("ha_3"),
+        _count(sa.or_(wa, oedema)).label("n_wa"), _count(sa.or_(oedema, sa.and_(wa, s.zwei < -2))).label("wa_2"),
+        _count(sa.or_(oedema, sa.and_(wa, s.zwei < -3))).label("wa_3"),
+        _count(sa.or_(wh, oedema)).label("n_wh"), _count(sa.or_(oedema, sa.and_(wh, s.zwfl < -2))).label("wh_2"),
+        _count(sa.or_(oedema, sa.and_(wh, s.zwfl < -3))).label("wh_3"),
+        _count(sa.and_(sa.not_(oedema), wh, s.zwfl > 2)).label("wh_p2"),
+        _count(sa.or_(s.flen.is_(True), s.fwei.is_(True), s.fwfl.is_(True), s.fbmi.is_(True),
+                      s.weight_implausible.is_(True), s.length_implausible.is_(True))).label("excluded"),
+        _count(s.flen.is_(True)).label("flag_ha"), _count(s.fwei.is_(True)).label("flag_wa"),
+        _count(s.fwfl.is_(True)).label("flag_wh"), _count(s.fbmi.is_(True)).label("flag_bmi"),
+        _count(s.weight_implausible.is_(True)).label("implausible_weight"),
+        _count(s.length_implausible.is_(True)).label("implausible_length"),
+        _count(oedema).label("oedema"),
+    ]
+    for index, column in CATEGORY_INDEXES:
+        for code, *_ in categories()[index]:
+            columns.append(_count(s[column] == code).label(category_key(code)))
+    return columns
+
+
+def month_records_where(area: Area, month: Month):
+    """The summary rows of ``area`` in ``month`` for children 0-59 months at the visit (and at
+    most 1826 days old, anthro's limit)."""
+    return sa.and_(S.c.month == month.index, S.c.posyandu_id.in_(area.posyandu_ids()),
+                   S.c.age_months >= 0, S.c.age_months <= 59,
+                   sa.or_(S.c.age_days.is_(None), S.c.age_days <= prevalence.AGE_LIMIT_DAYS))
+
+
+def nutrition_counts(area: Area, month: Month) -> dict:
+    """``{(posyandu_id, sex, age_group): {count: n}}`` (see module doc), S included."""
+    group = _age_group(S.c.age_months)
+    query = (sa.select(S.c.posyandu_id, S.c.sex, group.label("age_group"), *_record_columns())
+             .where(month_records_where(area, month)).group_by(S.c.posyandu_id, S.c.sex, group))
+    out: dict = {}
+    keys = count_keys()
+    for row in db.session.execute(query).mappings():
+        bucket = out.setdefault((row["posyandu_id"], int(row["sex"]), row["age_group"]), dict.fromkeys(keys, 0))
+        for k, v in row.items():
+            if k not in ("posyandu_id", "sex", "age_group"):
+                bucket[k] = int(v or 0)
+    # S: the target children, by their age at the month's end
+    target = month_children(area, month, name="nutrition_target")
+    end = month.last_day
+    age = sa.case(*((target.c.birth_date > latest_birth_for_age(end, high + 1), key)
+                    for key, _low, high, *_ in AGE_GROUPS), else_="24_59")
+    for row in db.session.execute(sa.select(target.c.posyandu_id, target.c.sex, age.label("age_group"),
+                                            sa.func.count().label("n"))
+                                  .group_by(target.c.posyandu_id, target.c.sex, age)).mappings():
+        bucket = out.setdefault((row["posyandu_id"], int(row["sex"]), row["age_group"]), dict.fromkeys(keys, 0))
+        bucket["target"] = int(row["n"])
+    return out
+
+
+def _prevalence(k: int, n: int, N: int) -> tuple[float | None, float | None, float | None]:
+    est = prevalence.proportion([k], [n], [N])
+
+    def value(part):
+        v = float(est[part][0])
+        return None if np.isnan(v) else round(v, 2)
+    return value("r"), value("ll"), value("ul")
+
+
+def make_derive(N: int):
+    """``derive(row)`` filling coverage and each prevalence with its CI (anthro's N = ``N``)."""
+    def derive(row: dict) -> None:
+        row["coverage_pct"] = percent(row.get("measured"), row.get("target"))
+        for key, _lid, _len, n_key, k_key in INDICATORS:
+            n, k = row.get(n_key) or 0, row.get(k_key) or 0
+            row[f"{key}_n"], row[f"{key}_cases"] = n, k
+            row[f"{key}_pct"], row[f"{key}_ci_low"], row[f"{key}_ci_high"] = _prevalence(k, n, N)
+    return derive
+
+
+def summary_columns() -> list[Column]:
+    columns = [Column("target", "Sasaran balita (S)", "Target children (S)", "int"),
+               Column("measured", "Diukur", "Measured", "int"),
+               Column("coverage_pct", "Cakupan pengukuran (%)", "Measurement coverage (%)", "pct"),
+               Column("excluded", "Dikeluarkan (tidak masuk akal)", "Excluded (implausible)", "int")]
+    for key, label_id, label_en, *_ in INDICATORS:
+        columns += [Column(f"{key}_n", f"{label_id}: jumlah dinilai", f"{label_en}: assessed", "int"),
+                    Column(f"{key}_cases", f"{label_id}: kasus", f"{label_en}: cases", "int"),
+                    Column(f"{key}_pct", f"{label_id} (%)", f"{label_en} (%)", "pct", 2),
+                    Column(f"{key}_ci_low", f"{label_id}: IK 95% bawah", f"{label_en}: 95% CI low", "pct", 2),
+                    Column(f"{key}_ci_high", f"{label_id}: IK 95% atas", f"{label_en}: 95% CI high", "pct", 2)]
+    return columns
+
+
+def category_columns() -> list[Column]:
+    columns = []
+    for index, _ in CATEGORY_INDEXES:
+        name_id, name_en = INDEX_NAMES[index]
+        for code, label_id, label_en in categories()[index]:
+            columns.append(Column(category_key(code), f"{name_id}: {label_id}", f"{name_en}: {label_en}", "int"))
+    return columns
+
+
+def exclusion_columns() -> list[Column]:
+    return [Column("measured", "Diukur", "Measured", "int")] + [
+        Column(k, label_id, label_en, "int") for k, label_id, label_en in EXCLUSIONS]
+
+
+GROUP_COLUMNS = [Column("group", "Kelompok", "Group"), Column("sex", "Jenis kelamin (L/P)", "Sex (L/P)"),
+                 Column("age_group", "Kelompok umur", "Age group")]
+
+
+def _sum(counts: dict, keys, predicate) -> dict:
+    out = dict.fromkeys(keys, 0)
+    for (_posyandu, sex, age_group), values in counts.items():
+        if predicate(sex, age_group):
+            for k in keys:
+                out[k] += values.get(k, 0) or 0
+    return out
+
+
+def sex_age_rows(counts: dict, derive, language_labels: bool = False) -> list[dict]:
+    """All; per sex; per age group and baduta/balita; per age group and sex."""
+    keys = count_keys()
+    age_sets = [(key, (key,), lid, len_) for key, _lo, _hi, lid, len_ in AGE_GROUPS]
+    age_sets += [(key, members, lid, len_) for key, members, lid, len_ in COMBINED_GROUPS]
+    rows = []
+
+    def add(group, sex, age_key, age_label, predicate):
+        row = {"group": group, "sex": sex, "age_group": age_label, **_sum(counts, keys, predicate)}
+        derive(row)
+        row[ROW_LEVEL] = group
+        rows.append(row)
+
+    add("all", None, None, None, lambda s, a: True)
+    for sex, letter in ((1, "L"), (2, "P")):
+        add("sex", letter, None, None, lambda s, a, sex=sex: s == sex)
+    for key, members, label_id, _ in age_sets:
+        add("age", None, key, label_id, lambda s, a, members=members: a in members)
+    for key, members, label_id, _ in age_sets:
+        for sex, letter in ((1, "L"), (2, "P")):
+            add("age_sex", letter, key, label_id, lambda s, a, members=members, sex=sex: s == sex and a in members)
+    return rows
+
+
+def nutrition_status(scope, area: Area, month: Month, by: str | None = None) -> dict:
+    """The area's headline numbers (see module doc)."""
+    counts = nutrition_counts(area, month)
+    totals = _sum(counts, count_keys(), lambda s, a: True)
+    derive = make_derive(totals["measured"])
+    derive(totals)
+    return {
+        "month": str(month), "area": area.as_dict(), "bulan_penimbangan": month.month in BULAN_PENIMBANGAN,
+        "target": totals["target"], "measured": totals["measured"], "coverage_pct": totals["coverage_pct"],
+        "excluded": totals["excluded"],
+        "prevalence": {key: {"pct": totals[f"{key}_pct"], "ci_low": totals[f"{key}_ci_low"],
+                             "ci_high": totals[f"{key}_ci_high"], "cases": totals[f"{key}_cases"],
+                             "n": totals[f"{key}_n"]} for key, *_ in INDICATORS},
+    }
+
+
+def notes(month: Month) -> tuple[list[str], list[str]]:
+    notes_id = ["Data administratif by-name (pencatatan posyandu): tidak dapat dibandingkan dengan estimasi "
+                "survei (SSGI/SKI).",
+                "Satu catatan per anak per bulan: penimbangan terakhir yang sah bulan ini. Prevalensi = kasus ÷ "
+                "anak diukur dengan nilai sah (nilai yang ditandai WHO dikeluarkan dan dihitung); IK 95% "
+                "menurut WHO anthro. Oedema dihitung < -3 untuk BB/TB dan BB/U. Cakupan = diukur ÷ S."]
+    notes_en = ["Administrative by-name data (posyandu registers): not comparable to survey estimates (SSGI/SKI).",
+                "One record per child per month: the month's last valid weighing. Prevalence = cases ÷ children "
+                "measured with a valid value (values flagged by WHO are excluded and counted); 95% CI as WHO "
+                "anthro. Oedema counts below -3 for WHZ and WAZ. Coverage = measured ÷ S."]
+    if month.month in BULAN_PENIMBANGAN:
+        notes_id.append("Bulan ini adalah bulan penimbangan balita (Februari/Agustus): semua balita ditimbang "
+                        "dan diukur panjang/tingginya.")
+        notes_en.append("This month is a bulan penimbangan (February/August weighing month): every child under "
+                        "five is to be weighed and measured.")
+    return notes_id, notes_en
+
+
+@register("nutrition-status", title_id="Status gizi balita", title_en="Nutrition status of children under five",
+          options=("by",),
+          description_en="Counts per category (BB/U, TB/U, BB/TB, IMT/U, LiLA) and the prevalence of stunting, "
+                         "wasting, underweight and overweight with WHO anthro's 95% CI, by area, sex and age group.")
+def nutrition_document(scope, area: Area, month: Month, options: dict) -> ReportDocument:
+    by = resolve_by(area, options.get("by"))
+    report_settings()
+    directory = posyandu_directory(area)
+    group_list = groups(area, by, directory)
+    keys = count_keys()
+    counts = nutrition_counts(area, month)
+    per_posyandu: dict = {}
+    for (posyandu_id, *_rest), values in counts.items():
+        per_posyandu.setdefault((posyandu_id,), {})
+        bucket = per_posyandu[(posyandu_id,)]
+        for k in keys:
+            bucket[k] = bucket.get(k, 0) + (values.get(k, 0) or 0)
+    by_group = roll_up(per_posyandu, group_keys(directory, by), keys)
+    N = sum(v.get("measured", 0) for v in counts.values())
+    derive = make_derive(N)
+    label_columns = breakdown_columns(by)
+    notes_id, notes_en = notes(month)
+
+    def breakdown():
+        return list(breakdown_rows(area, by, group_list, by_group, sum_keys=keys, derive=derive))
+
+    tables = [
+        Table("summary", "Ringkasan", "Summary", label_columns + summary_columns(), breakdown(),
+              notes_id=notes_id, notes_en=notes_en),
+        Table("by_sex_age", "Menurut jenis kelamin & umur", "By sex and age group", GROUP_COLUMNS + summary_columns(),
+              sex_age_rows(counts, derive)),
+        Table("categories", "Kategori status gizi", "Nutrition status categories",
+              label_columns + [Column("measured", "Diukur", "Measured", "int")] + category_columns(), breakdown()),
+        Table("categories_by_sex_age", "Kategori menurut kelompok", "Categories by sex and age",
+              GROUP_COLUMNS + [Column("measured", "Diukur", "Measured", "int")] + category_columns(),
+              sex_age_rows(counts, derive)),
+        Table("exclusions", "Dikeluarkan", "Exclusions", label_columns + exclusion_columns(), breakdown(),
+              notes_id=["Nilai yang ditandai WHO (z di luar batas masuk akal) dikeluarkan dari indeksnya; nilai "
+                        "yang tidak masuk akal dibanding kunjungan lalu tidak menentukan kategori."],
+              notes_en=["Values flagged by WHO (z outside the plausible range) are left out of their index; values "
+                        "implausible against the previous visit decide no category."]),
+    ]
+    return ReportDocument(kind="nutrition-status", title_id="Status gizi balita",
+                          title_en="Nutrition status of children under five", area=area.as_dict(),
+                          period=str(month), tables=tables)
