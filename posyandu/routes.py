@@ -18,5 +18,7 @@ def API_BLUEPRINTS():
     from .early_warning.routes import blp as early_warning
     from .fhir.routes import blp as fhir
     from .quality.routes import blp as quality
+    from .reports.routes_follow_up import blp as report_follow_up
     return [auth, users, regions, children, measurements, sync, audit, devices, reminders, immunizations, calendar,
-            early_warning, fhir, quality, report_exports, charts]
+            early_warning, fhir, quality, report_exports, charts,
+            report_follow_up]

@@ -39,6 +39,7 @@ REPORT_MODULES = [
     "posyandu.reports.nutrition",
     "posyandu.reports.skdn",
     "posyandu.reports.trend",
+    "posyandu.reports.follow_up",
 ]
 
 #: Options every builder may receive without declaring them.
