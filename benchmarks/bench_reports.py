@@ -642,6 +642,71 @@ def _drive(plan: dict) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
+# EXPLAIN ANALYZE of the app's own report statements (for index suggestions)
+# --------------------------------------------------------------------------------------------
+def explain_reports(url: str, month, puskesmas_code: str, min_ms: float = 5.0) -> str:
+    """Build the reports in this process as the API does (admin scope), capture every SQL
+    statement with its parameters, and EXPLAIN (ANALYZE, BUFFERS) those slower than ``min_ms``:
+    what to read when looking for a missing index."""
+    from sqlalchemy import event
+
+    from posyandu import create_app
+    from posyandu.extensions import db
+    from posyandu.reports import export, registry
+    from posyandu.reports.areas import resolve_area
+    from posyandu.reports.cli import scope_for
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": False})
+    captured: list = []
+    lines = []
+    with app.app_context():
+        engine = db.engine
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            conn.info["bench_t"] = time.perf_counter()
+
+        def after(conn, cursor, statement, parameters, context, executemany):
+            captured.append((time.perf_counter() - conn.info.pop("bench_t"), statement, parameters))
+
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
+        scope = scope_for(None)
+        kinds = registry.load_all()
+        jobs = [("nutrition-status", "kabupaten", "3525", {"by": "kecamatan"}),
+                ("skdn", "kabupaten", "3525", {"by": "kecamatan"}),
+                ("trend", "puskesmas", puskesmas_code, {}),
+                ("follow-up", "puskesmas", puskesmas_code, {})]
+        for kind, level, code, options in jobs:
+            if kind not in kinds:
+                lines.append(f"== {kind}: not registered on this branch\n")
+                continue
+            captured.clear()
+            area = resolve_area(scope, level, code)
+            t0 = time.perf_counter()
+            document = registry.build(kind, scope, area, month, registry.pick_options(kinds[kind], options))
+            export.document_json(document)
+            total = time.perf_counter() - t0
+            db.session.rollback()
+            lines.append(f"== {kind} {level} {code} {month}: {total * 1000:.0f} ms in this process, "
+                         f"{len(captured)} statements, {sum(c[0] for c in captured) * 1000:.0f} ms in SQL\n")
+            for seconds, statement, parameters in sorted(captured, key=lambda c: -c[0]):
+                if seconds * 1000 < min_ms:
+                    break
+                raw = engine.raw_connection()
+                try:
+                    cur = raw.cursor()
+                    cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+                    plan = "\n".join(r[0] for r in cur.fetchall())
+                finally:
+                    raw.rollback()
+                    raw.close()
+                lines.append(f"-- {seconds * 1000:.1f} ms\n{statement}\n{plan}\n")
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+        db.engine.dispose()
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
 def _start_gunicorn(target: str, port: int, workers: int, env: dict, log_name: str, chdir: Path = ROOT):
     cmd = [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
            "--timeout", "600", target]
@@ -682,6 +747,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run: 5,000 children, 75 posyandu, fewer runs")
     parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
     parser.add_argument("--database-url", default=None, help="measure this already seeded database")
+    parser.add_argument("--explain-only", action="store_true",
+                        help="with --database-url: only EXPLAIN ANALYZE the app's report statements")
     args = parser.parse_args(argv)
     if args.quick:
         args.children, args.posyandu, args.runs, args.requests, args.warmup, args.rounds = 5_000, 75, 15, 400, 50, 1
@@ -716,6 +783,12 @@ def main(argv=None) -> int:
         with psycopg.connect(dsn) as conn:
             summary = bool(conn.execute("SELECT to_regclass('report_child_month')").fetchone()[0])
             n_meas = conn.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'measurement'").fetchone()[0]
+        pkm_code = seed_info["puskesmas"][0][1]
+        if args.explain_only:
+            with open(HERE / "out" / "bench-reports-explain-app.txt", "w") as f:
+                f.write(explain_reports(url, month, pkm_code))
+            print("EXPLAIN ANALYZE of the app's report statements: benchmarks/out/bench-reports-explain-app.txt")
+            return 0
         t0 = time.perf_counter()
         made = create_floor_indexes(dsn)
         print(f"floor indexes {', '.join(made)}: {time.perf_counter() - t0:.1f} s", flush=True)

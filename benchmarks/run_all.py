@@ -12,6 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["bench_growth.py", "bench_recompute.py", "bench_api.py", "bench_reminders.py",
               "bench_metrics.py", "bench_early_warning.py", "bench_quality.py", "bench_exports.py", "bench_charts.py"]
+BENCHMARKS += ["bench_reports.py"]  # reports at kabupaten scale (seeds ~5,000,000 measurements; minutes)
 
 
 def main(argv: list[str]) -> int:
