@@ -800,7 +800,7 @@ def main(argv=None) -> int:
             env.pop(name, None)
         port, floor_port = free_port(), free_port()
         app_server, cmd = _start_gunicorn("wsgi:app", port, args.workers, env, "gunicorn-bench-reports.log")
-        floor_server, _ = _start_gunicorn("floor_app:create_app()", floor_port, args.workers, env,
+        floor_server, _ = _start_gunicorn("floor_app:app", floor_port, args.workers, env,
                                           "gunicorn-bench-floor.log", chdir=HERE)
         print(f"gunicorn: {' '.join(cmd[1:])}; floor app on the same settings", flush=True)
         plan = {"port": port, "floor_port": floor_port, "gunicorn_pid": app_server.pid, "dsn": dsn,

@@ -2,7 +2,7 @@
 SELECTs the child by key and INSERTs one measurement row, nothing else (no auth, no schema, no
 assessment, no audit or change log).
 
-    DATABASE_URL=postgresql://... gunicorn --workers 2 --chdir benchmarks 'floor_app:create_app()'
+    DATABASE_URL=postgresql://... gunicorn --workers 2 --chdir benchmarks floor_app:app
 
 It answers ``POST /api/v1/measurements`` with the API's own request body (``id``, ``child_id``,
 ``measured_on``, ``weight_kg``, ``length_cm``, ``measure_method``), so a benchmark can send the
@@ -11,6 +11,7 @@ the same gunicorn settings: the ratio of the two is what the API's own work cost
 """
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from datetime import date, datetime, timezone
@@ -60,3 +61,10 @@ def create_app(database_url: str | None = None) -> Flask:
         return jsonify(status="ok")
 
     return app
+
+
+#: What gunicorn serves (``floor_app:app``), built from ``DATABASE_URL`` when the module is imported
+#: with one; its start-up objects frozen out of the garbage collector, as ``wsgi.py`` does.
+app = create_app() if os.environ.get("DATABASE_URL") else None
+gc.collect()
+gc.freeze()
