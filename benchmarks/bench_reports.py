@@ -229,7 +229,7 @@ def _init_worker(url: str) -> None:
     os.environ["DATABASE_URL"] = url
 
 
-def seed(url: str, n_balita: int, n_posyandu: int, *, months: int = 60, n_kader: int = 50,
+def seed(url: str, n_balita: int, n_posyandu: int, *, months: int = 60, n_kader: int = 100,
          processes: int = 2, chunk_children: int = 2000, seed_value: int = 8, log=print) -> dict:
     """Fill a migrated database: hierarchy, accounts, children, measurements (COPY), summary."""
     import numpy as np
@@ -561,20 +561,32 @@ def driver(plan: dict, results: "mp.Queue") -> None:
 
 
 def _drive(plan: dict) -> dict:
-    import random
+    """Every phase in turn; a phase that fails is reported as such and the others still run."""
+    out: dict = {}
+    for phase in (_drive_reports, _drive_downloads, _drive_posts):
+        try:
+            phase(plan, out)
+        except Exception:  # noqa: BLE001 - a broken phase must not lose the others' figures
+            import traceback
+            out.setdefault("errors", []).append(f"{phase.__name__}: {traceback.format_exc()}")
+    return out
+
+
+def _tokens(plan: dict) -> dict:
+    client = Client(plan["port"])
+    return {name: login(client, name) for name in ("bench.dinkes", "bench.puskesmas", "bench.admin")}
+
+
+def _drive_reports(plan: dict, out: dict) -> None:
     port, month, runs = plan["port"], plan["month"], plan["runs"]
     client = Client(port)
     tokens = {name: login(client, name) for name in ("bench.dinkes", "bench.puskesmas", "bench.admin")}
     status, spec = client.request("GET", "/api/v1/openapi.json")
     paths = set(spec.get("paths", {})) if status == 200 else set()
-    out: dict = {"paths": sorted(p for p in paths if "/reports" in p)}
+    out["paths"] = sorted(p for p in paths if "/reports" in p)
     q = urllib.parse.urlencode
     kab = {"level": "kabupaten", "code": "3525", "month": month}
-
-    registered = set()
-    status, listing = client.request("GET", "/api/v1/reports/downloads", token=tokens["bench.dinkes"])
-    if status == 200:
-        registered = {d.get("kind") for d in listing.get("items", [])}
+    registered = _registered(client, tokens["bench.dinkes"])
 
     def get_report(key, path, params, token="bench.dinkes", n=runs):
         if path not in paths:
@@ -604,7 +616,19 @@ def _drive(plan: dict) -> dict:
     get_report("follow_up", "/api/v1/reports/follow-up",
                {"level": "puskesmas", "code": plan["puskesmas_code"], "month": month, "limit": 50})
 
-    # 3. the kabupaten .xlsx and the by-name e-PPGBM export: seconds and the worker's peak RSS growth
+
+
+def _registered(client, token) -> set:
+    status, listing = client.request("GET", "/api/v1/reports/downloads", token=token)
+    return {d.get("kind") for d in listing.get("items", [])} if status == 200 else set()
+
+
+def _drive_downloads(plan: dict, out: dict) -> None:
+    """3. the kabupaten .xlsx and the by-name e-PPGBM export: seconds and the worker's peak RSS growth."""
+    port, q = plan["port"], urllib.parse.urlencode
+    kab = {"level": "kabupaten", "code": "3525", "month": plan["month"]}
+    tokens = _tokens(plan)
+    registered = _registered(Client(port), tokens["bench.dinkes"])
     downloads = []
     aggregate = next((k for k in ("nutrition-status", "skdn", "vitamin-a-breastfeeding") if k in registered), None)
     if aggregate:
@@ -619,26 +643,35 @@ def _drive(plan: dict) -> dict:
         out[key] = {"url": path, "status": status, "bytes": size, "seconds": seconds, "rss_growth_mb": growth,
                     "rss_peak_mb": peak}
 
-    # 4. measurement POST, 16 clients, closed loop: the API and the floor app in alternate rounds
+
+
+def _drive_posts(plan: dict, out: dict) -> None:
+    """4. measurement POST, 16 clients, closed loop: the API and the floor app in alternate rounds."""
+    import random
+    port, client = plan["port"], Client(plan["port"])
     rng = random.Random(7)
     today = date.today()
     kader_tokens = {pid: login(client, username) for pid, username in plan["kader"].items()}
     children = [(cid, pid, birth) for cid, pid, _, birth in plan["children"]
-                if pid in kader_tokens and today - timedelta(days=1800) < birth < today]
+                if pid in kader_tokens and today - timedelta(days=1790) < birth < today - timedelta(days=30)]
     rng.shuffle(children)
+    # each child once a day: pass k weighs them on day k + 1 of this month (after every seeded
+    # visit, each pass after the last), so the rounds may need more visits than there are children
+    visits = [(cid, pid, birth, today.replace(day=k + 1)) for k in range(today.day) for cid, pid, birth in children]
     per_round = plan["post_requests"] + plan["post_warmup"]
     from bench_api import measurement_body
     post = {"api": [], "floor": []}
     for r in range(plan["post_rounds"]):
         for which, target in (("api", port), ("floor", plan["floor_port"])):
-            jobs, children = children[:per_round], children[per_round:]
-            encoded = [_post_bytes(target, measurement_body(cid, today, rng, (today - birth).days), kader_tokens[pid])
-                       for cid, pid, birth in jobs]
+            jobs, visits = visits[:per_round], visits[per_round:]
+            if len(jobs) <= plan["post_warmup"]:
+                raise RuntimeError("not enough children in the kaders' posyandu for the POST rounds")
+            encoded = [_post_bytes(target, measurement_body(cid, day, rng, (day - birth).days), kader_tokens[pid])
+                       for cid, pid, birth, day in jobs]
             statuses, latencies, wall = asyncio.run(
                 _closed_loop(target, encoded, plan["concurrency"], plan["post_warmup"]))
             post[which].append({"rps": len(latencies) / wall, **_stats(latencies), "statuses": statuses})
     out["post"] = post
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -782,6 +815,10 @@ def main(argv=None) -> int:
         import psycopg
         with psycopg.connect(dsn) as conn:
             summary = bool(conn.execute("SELECT to_regclass('report_child_month')").fetchone()[0])
+            # the POSTs of an earlier drive on a kept database: gone, so each drive writes the same way
+            conn.execute("DELETE FROM measurement WHERE measured_on > %s", (month.last_day,))
+            if summary:
+                conn.execute("DELETE FROM report_child_month WHERE month > %s", (month.index,))
             n_meas = conn.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'measurement'").fetchone()[0]
         pkm_code = seed_info["puskesmas"][0][1]
         if args.explain_only:
@@ -820,6 +857,8 @@ def main(argv=None) -> int:
         if "error" in result:
             print(result["error"], file=sys.stderr)
             return 1
+        for error in result.get("errors", []):
+            print(f"phase failed: {error}", file=sys.stderr)
     finally:
         _stop(app_server)
         _stop(floor_server)
@@ -845,6 +884,9 @@ def _line(label: str, r: dict) -> str:
 def report(result: dict, args, month, n_meas: int, load_before: str, load_after: str) -> None:
     print(f"\nreports of {month}, {n_meas:,} measurements; load average {load_before} before the drive, "
           f"{load_after} after; one request at a time from the driver process")
+    if "nutrition" not in result:
+        print("reports: not measured (the phase failed, see above)")
+        return _report_rest(result, args)
     nutrition = result["nutrition"]
     print(_line("nutrition status, kabupaten by kecamatan (API)", nutrition))
     if result.get("nutrition_again", {}).get("available"):
@@ -865,6 +907,15 @@ def report(result: dict, args, month, n_meas: int, load_before: str, load_after:
     print(_line("SKDN, kabupaten by kecamatan", result["skdn"]))
     print(_line("trend, 12 months of a puskesmas", result["trend"]))
     print(_line("follow-up list, first page (50) of a puskesmas", result["follow_up"]))
+    with open(HERE / "out" / "bench-reports-explain.txt", "w") as f:
+        for name, r in floors.items():
+            if r:
+                f.write(f"== floor over {name}\n{r['plan']}\n\n")
+    print("EXPLAIN ANALYZE of the floor statements: benchmarks/out/bench-reports-explain.txt")
+    _report_rest(result, args)
+
+
+def _report_rest(result: dict, args) -> None:
     for key, label in (("xlsx", "kabupaten .xlsx (by posyandu)"), ("eppgbm_xlsx", "by-name e-PPGBM .xlsx, kabupaten"),
                        ("eppgbm_csv", "by-name e-PPGBM .csv, kabupaten")):
         r = result.get(key)
@@ -873,6 +924,9 @@ def report(result: dict, args, month, n_meas: int, load_before: str, load_after:
             continue
         print(f"{label}: {r['seconds']:.2f} s, HTTP {r['status']}, {r['bytes'] / 1e6:.1f} MB; gunicorn worker RSS "
               f"+{r['rss_growth_mb']:.1f} MB (peak {r['rss_peak_mb']:.0f} MB)   {r['url'].split('?')[0]}")
+    if "post" not in result:
+        print("measurement POST: not measured (the phase failed, see above)")
+        return
     post = result["post"]
     print(f"measurement POST, closed loop, {args.concurrency} clients, {args.requests} requests per round "
           f"(+{args.warmup} warm-up), API and floor app alternating:")
@@ -885,11 +939,6 @@ def report(result: dict, args, month, n_meas: int, load_before: str, load_after:
     print(f"  median: API {api_rps:.0f} req/s, p95 {api_p95:.1f} ms; floor {floor_rps:.0f} req/s; "
           f"throughput ratio {api_rps / floor_rps:.2f}   [goal >= 0.70 with p95 < 50 ms: "
           f"{'met' if api_rps / floor_rps >= 0.7 and api_p95 < 50 else 'NOT met'}]")
-    with open(HERE / "out" / "bench-reports-explain.txt", "w") as f:
-        for name, r in floors.items():
-            if r:
-                f.write(f"== floor over {name}\n{r['plan']}\n\n")
-    print("EXPLAIN ANALYZE of the floor statements: benchmarks/out/bench-reports-explain.txt")
 
 
 if __name__ == "__main__":
