@@ -724,9 +724,12 @@ def explain_reports(url: str, month, puskesmas_code: str, min_ms: float = 5.0) -
             for seconds, statement, parameters in sorted(captured, key=lambda c: -c[0]):
                 if seconds * 1000 < min_ms:
                     break
+                if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
+                    continue
                 raw = engine.raw_connection()
                 try:
                     cur = raw.cursor()
+                    cur.execute("SET LOCAL jit = off")  # as the app's report transactions do
                     cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
                     plan = "\n".join(r[0] for r in cur.fetchall())
                 finally:
