@@ -323,7 +323,7 @@ def seed(url: str, n_balita: int, n_posyandu: int, *, months: int = 60, n_kader:
         conn.commit()
         timings["indexes"] = time.perf_counter() - t2
         log(f"  {n_rows:,} measurements with their assessments (vectorised, {processes} processes) loaded by COPY: "
-            f"{timings['measurements']:.1f} s; primary key and {len(indexes)} indexes built: {timings['indexes']:.1f} s",
+            f"{timings['measurements']:.1f} s; keys and {len(indexes)} indexes built: {timings['indexes']:.1f} s",
             flush=True)
 
     # the report summary table, by the code's own rebuild (present once i8-nutrition is merged)
@@ -394,7 +394,8 @@ def floor_statement(source: str) -> str:
     month from ``measurement`` (DISTINCT ON over the covering month index), placed at her
     posyandu; ``summary``: the month's rows of ``report_child_month``."""
     pairs = _category_counts()
-    counts = ",\n    ".join(f"count(*) FILTER (WHERE r.{col} = '{code}') AS n{i}" for i, (col, code) in enumerate(pairs))
+    counts = ",\n    ".join(f"count(*) FILTER (WHERE r.{col} = '{code}') AS n{i}"
+                              for i, (col, code) in enumerate(pairs))
     sums = ", ".join(f"sum(g.n{i})" for i in range(len(pairs)))
     if source == "raw":
         records = """rec AS (
