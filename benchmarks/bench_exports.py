@@ -54,12 +54,12 @@ BIG_PUSKESMAS = "BENCH-PKM-BESAR"
 # --------------------------------------------------------------------------------------------
 # database
 # --------------------------------------------------------------------------------------------
-def create_database(admin_url: str) -> str:
+def create_database(admin_url: str, prefix: str = "posyandu_bench_exports") -> str:
     import sqlalchemy as sa
 
     from posyandu.config import normalise_database_url
     admin = sa.make_url(normalise_database_url(admin_url))
-    name = f"posyandu_bench_exports_{os.getpid()}"
+    name = f"{prefix}_{os.getpid()}"
     engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')

@@ -14,6 +14,7 @@ BENCHMARKS = ["bench_growth.py", "bench_recompute.py", "bench_api.py", "bench_re
               "bench_metrics.py", "bench_early_warning.py", "bench_quality.py", "bench_exports.py", "bench_charts.py",
               "bench_nutrition.py",
               "bench_follow_up.py"]
+BENCHMARKS += ["bench_reports.py"]  # reports at kabupaten scale (seeds ~5,000,000 measurements; minutes)
 
 
 def main(argv: list[str]) -> int:

@@ -68,5 +68,10 @@ class ReportChildMonth(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
-        sa.Index("ix_report_child_month_month_posyandu", "month", "posyandu_id"),
+        # INCLUDE (PostgreSQL, migration 0007): a month of an area is one index-only range scan
+        sa.Index("ix_report_child_month_month_posyandu", "month", "posyandu_id",
+                 postgresql_include=["sex", "age_months", "age_days", "weighed", "oedema", "zlen", "flen", "zwei",
+                                     "fwei", "zwfl", "fwfl", "fbmi", "weight_implausible", "length_implausible",
+                                     "cat_bbu", "cat_tbu", "cat_bbtb", "cat_imtu", "cat_lila", "trend_status",
+                                     "is_2t", "is_bgm", "vitamin_a", "exclusive_breastfeeding", "has_kia_book"]),
     )
