@@ -1,14 +1,14 @@
 """api_client: machine clients (the kabupaten command centre) with a hashed, rotatable API key
 
 Revision ID: 0008
-Revises: 0006 (chained after i8-nutrition's report_child_month when merging it; written against 0005)
+Revises: 0007 (chained after i8-nutrition's report_child_month when merging it; written against 0005)
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
