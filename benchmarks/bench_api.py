@@ -308,8 +308,10 @@ def _drive(port: int, plan: dict) -> dict:
     baseline = {"rps": len(health_latencies) / health_wall, "statuses": health_statuses}
     floor_port = plan["floor_port"]
     floor_jobs = children[len(jobs):len(jobs) + 2 * (warmup + n_requests)]
-    floor_encoded = [_post_bytes(floor_port, measurement_body(cid, today, rng, (today - birth).days), "-")
-                     for cid, pid, sex, birth in floor_jobs]
+    # dated the day after birth: before every seeded visit, so no later step (the push of
+    # posyandu 0's children) meets them as a newer visit that makes its records back-dated
+    floor_encoded = [_post_bytes(floor_port, measurement_body(cid, birth + timedelta(days=1), rng, 1),
+                                 "-") for cid, pid, sex, birth in floor_jobs]
     half = len(floor_encoded) // 2
     database = plan["database"]
     floor_runs = [_measured(floor_port, floor_encoded[:half], concurrency, warmup, plan["floor_match"], database)]
