@@ -251,11 +251,13 @@ async def _open_loop(port: int, requests: list[bytes], concurrency: int, rate: f
     return statuses, latencies, time.perf_counter() - start
 
 
-def _measured(port: int, requests: list[bytes], concurrency: int, warmup: int, match: str) -> dict:
+def _measured(port: int, requests: list[bytes], concurrency: int, warmup: int, match: str, database: str) -> dict:
     """A closed-loop run with its latencies and the server's and PostgreSQL's CPU per request
-    (all requests, warm-up included, over the CPU of the whole run)."""
+    (all requests, warm-up included, over the CPU of the whole run). PostgreSQL: the backends
+    connected to this run's database only (other work on the machine's server is left out;
+    the app and the floor share the database but never run at the same time)."""
     is_server = lambda cmd: "gunicorn" in cmd and match in cmd  # noqa: E731
-    is_postgres = lambda cmd: cmd.startswith("postgres:")  # noqa: E731
+    is_postgres = lambda cmd: cmd.startswith("postgres:") and f" {database} " in cmd  # noqa: E731
     cpu = (cpu_seconds(is_server), cpu_seconds(is_postgres))
     statuses, latencies, wall = asyncio.run(_closed_loop(port, requests, concurrency, warmup))
     app_cpu, db_cpu = cpu_seconds(is_server) - cpu[0], cpu_seconds(is_postgres) - cpu[1]
@@ -306,12 +308,15 @@ def _drive(port: int, plan: dict) -> dict:
     baseline = {"rps": len(health_latencies) / health_wall, "statuses": health_statuses}
     floor_port = plan["floor_port"]
     floor_jobs = children[len(jobs):len(jobs) + 2 * (warmup + n_requests)]
-    floor_encoded = [_post_bytes(floor_port, measurement_body(cid, today, rng, (today - birth).days), "-")
-                     for cid, pid, sex, birth in floor_jobs]
+    # dated the day after birth: before every seeded visit, so no later step (the push of
+    # posyandu 0's children) meets them as a newer visit that makes its records back-dated
+    floor_encoded = [_post_bytes(floor_port, measurement_body(cid, birth + timedelta(days=1), rng, 1),
+                                 "-") for cid, pid, sex, birth in floor_jobs]
     half = len(floor_encoded) // 2
-    floor_runs = [_measured(floor_port, floor_encoded[:half], concurrency, warmup, plan["floor_match"])]
-    post = _measured(port, closed, concurrency, warmup, plan["app_match"])
-    floor_runs.append(_measured(floor_port, floor_encoded[half:], concurrency, warmup, plan["floor_match"]))
+    database = plan["database"]
+    floor_runs = [_measured(floor_port, floor_encoded[:half], concurrency, warmup, plan["floor_match"], database)]
+    post = _measured(port, closed, concurrency, warmup, plan["app_match"], database)
+    floor_runs.append(_measured(floor_port, floor_encoded[half:], concurrency, warmup, plan["floor_match"], database))
     floor = {"runs": floor_runs, "rps": sum(r["rps"] for r in floor_runs) / len(floor_runs),
              "app_cpu_ms": sum(r["app_cpu_ms"] for r in floor_runs) / len(floor_runs),
              "db_cpu_ms": sum(r["db_cpu_ms"] for r in floor_runs) / len(floor_runs)}
@@ -444,6 +449,9 @@ def main(argv=None) -> int:
     database_url = admin_url.set(database=name).render_as_string(hide_password=False)
     gunicorn = floor_server = None
     try:
+        load = os.getloadavg()
+        print(f"machine load average at the start (1/5/15 min, {os.cpu_count()} CPUs): "
+              f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}", flush=True)
         print(f"seeding {args.posyandu} posyandu, {args.children} children, {args.years} years of monthly visits …",
               flush=True)
         info = seed(database_url, args.posyandu, args.children, args.years, random.Random(42))
@@ -474,11 +482,11 @@ def main(argv=None) -> int:
                 "children": [(str(c), p, s, b) for c, p, s, b in info["children"]],
                 "requests": args.requests, "warmup": args.warmup, "concurrency": args.concurrency,
                 "pull_limit": args.pull_limit, "offered_rate": args.offered_rate, "offered": args.offered,
-                "floor_port": floor_port, "floor_match": f"127.0.0.1:{floor_port}", "app_match": f"127.0.0.1:{port}"}
+                "floor_port": floor_port, "database": name, "floor_match": f"127.0.0.1:{floor_port}", "app_match": f"127.0.0.1:{port}"}
         ctx = mp.get_context("spawn")
         queue = ctx.Queue()
         is_gunicorn = lambda cmd: "gunicorn" in cmd and f"127.0.0.1:{port}" in cmd  # noqa: E731
-        is_postgres = lambda cmd: cmd.startswith("postgres:")  # noqa: E731
+        is_postgres = lambda cmd: cmd.startswith("postgres:") and f" {name} " in cmd  # noqa: E731
         cpu_before = (cpu_seconds(is_gunicorn), cpu_seconds(is_postgres))
         proc = ctx.Process(target=driver, args=(port, plan, queue))
         proc.start()
@@ -525,7 +533,9 @@ def main(argv=None) -> int:
           f"{push['retry_seconds']:.2f} s, {push['retry_summary']}")
     app_cpu, db_cpu = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
     print(f"CPU used during the whole drive (logins, all phases): gunicorn {app_cpu:.1f} s, PostgreSQL {db_cpu:.1f} s "
-          f"(the driver runs in its own process)")
+          f"(this run's database backends; the driver runs in its own process)")
+    load = os.getloadavg()
+    print(f"machine load average at the end (1/5/15 min, {os.cpu_count()} CPUs): {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     print(f"full first pull of one posyandu ({pull['children_in_posyandu']} children): {pull['seconds']:.2f} s, "
           f"{pull['records']:,} records in {pull['pages']} page(s) of ≤ {args.pull_limit} {pull['entities']}   "
           f"[target < 1 s: {'met' if pull['seconds'] < 1 else 'NOT met'}]")
