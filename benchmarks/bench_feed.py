@@ -92,14 +92,19 @@ def main(argv=None) -> int:
     parser.add_argument("--children", type=int)
     parser.add_argument("--database-url", help="a PostgreSQL server to create a throw-away database on")
     parser.add_argument("--profile", action="store_true", help="pyinstrument profile of the computed feed")
+    parser.add_argument("--existing", metavar="URL",
+                        help="time an already seeded database (one kept with --keep) instead of seeding one")
+    parser.add_argument("--keep", action="store_true", help="--database-url: keep the database, print its URL")
     args = parser.parse_args(argv)
+    if args.existing:
+        return run(args, args.existing, seed=False)
     if args.database_url:
-        return with_postgres(args.database_url, lambda url: run(args, url))
+        return with_postgres(args.database_url, lambda url: run(args, url), keep=args.keep)
     workdir = Path(tempfile.mkdtemp(prefix="posyandu-bench-feed-"))
     return run(args, f"sqlite:///{workdir / 'bench.db'}", workdir)
 
 
-def with_postgres(url: str, fn) -> int:
+def with_postgres(url: str, fn, keep: bool = False) -> int:
     """Run ``fn(url of a fresh database)`` and drop the database afterwards."""
     import sqlalchemy as sa
 
@@ -112,6 +117,11 @@ def with_postgres(url: str, fn) -> int:
     try:
         return fn(admin_url.set(database=name).render_as_string(hide_password=False))
     finally:
+        if keep:
+            print(f"kept: {admin_url.set(database=name).render_as_string(hide_password=False)}")
+            admin.dispose()
+            return
+
         with admin.connect() as connection:
             connection.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                        f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
@@ -119,7 +129,7 @@ def with_postgres(url: str, fn) -> int:
         admin.dispose()
 
 
-def run(args, database_url: str, workdir: Path | None = None) -> int:
+def run(args, database_url: str, workdir: Path | None = None, seed: bool = True) -> int:
     count = args.children if args.children is not None else (2_000 if args.quick else 20_000)
     repeat = 3 if args.quick else 5
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -127,22 +137,31 @@ def run(args, database_url: str, workdir: Path | None = None) -> int:
     from posyandu import create_app
     from posyandu.feeds import operations as ops
     workdir = workdir or Path(tempfile.mkdtemp(prefix="posyandu-bench-feed-"))
-    print(f"database: {database_url.split('://')[0]}, {count} extra children")
+    print(f"database: {database_url.split('://')[0]}, {count if seed else 'existing'} extra children")
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "LOG_LEVEL": "WARNING",
                       "RATELIMIT_ENABLED": False, "COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS": 0,
                       "COMMAND_CENTRE_BACKGROUND": False})
     app.instance_path = str(workdir)
-    with app.app_context():
-        from flask_migrate import upgrade
-        upgrade()
     runner = app.test_cli_runner()
-    assert runner.invoke(args=["demo", "load"]).exit_code == 0
-    add_children(app, count)
-    started = time.perf_counter()
-    result = runner.invoke(args=["reports", "rebuild-summary"])
-    assert result.exit_code == 0, result.output
-    print(f"summary table rebuilt in {time.perf_counter() - started:.1f} s")
-    out = runner.invoke(args=["api-clients", "create", "--name", "bench", "--kabupaten", "35.25"])
+    if seed:
+        with app.app_context():
+            from flask_migrate import upgrade
+            upgrade()
+        assert runner.invoke(args=["demo", "load"]).exit_code == 0
+        add_children(app, count)
+        started = time.perf_counter()
+        result = runner.invoke(args=["reports", "rebuild-summary"])
+        assert result.exit_code == 0, result.output
+        print(f"summary table rebuilt in {time.perf_counter() - started:.1f} s")
+    if database_url.startswith("postgresql"):
+        # fresh statistics, as a database in use has them (without them PostgreSQL plans the
+        # report statements for a handful of children and nested-loops for minutes)
+        import sqlalchemy as sa
+        engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE")
+        engine.dispose()
+    out = runner.invoke(args=["api-clients", "create", "--name", f"bench-{uuid.uuid4().hex[:8]}", "--kabupaten", "35.25"])
     key = out.output.strip().splitlines()[-1]
     client = app.test_client()
     headers = {"Authorization": f"Bearer {key}"}
