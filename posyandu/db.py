@@ -6,12 +6,32 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import TypeDecorator
 
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class day_number(sa.sql.functions.FunctionElement):
+    """SQL: a date as days since 1970-01-01 (an integer), so a large fetch carries no ``date``
+    object per row (numpy reads it as ``datetime64[D]``)."""
+    type = sa.Integer()
+    inherit_cache = True
+    name = "day_number"
+
+
+@compiles(day_number, "postgresql")
+def _day_number_postgresql(element, compiler, **kw):
+    return f"({compiler.process(element.clauses, **kw)} - DATE '1970-01-01')"
+
+
+@compiles(day_number)
+def _day_number_default(element, compiler, **kw):
+    # SQLite keeps dates as 'YYYY-MM-DD' text: julianday() of it is a whole day + 0.5
+    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - 2440587.5 AS INTEGER)"
 
 
 class UTCDateTime(TypeDecorator):

@@ -28,13 +28,12 @@ from datetime import date, timedelta, timezone
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 
 from ..auth.scope import Scope
 from ..children.models import Child
 from ..core.growth import early_warning as ew
 from ..core.growth.trend import completed_months
-from ..db import utcnow
+from ..db import day_number, utcnow
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..measurements.models import Measurement
@@ -75,24 +74,6 @@ def _window(month: Month, rules: ew.EarlyWarningRules) -> tuple[date, date]:
     return month.shift(-rules.history_months()).first_day, month.last_day
 
 
-class _day_number(sa.sql.functions.FunctionElement):
-    """SQL: a date as days since 1970-01-01 (an integer, what the core's ``day`` column holds),
-    so the rows carry no ``date`` objects."""
-    type = sa.Integer()
-    inherit_cache = True
-    name = "day_number"
-
-
-@compiles(_day_number, "postgresql")
-def _day_number_postgresql(element, compiler, **kw):
-    return f"({compiler.process(element.clauses, **kw)} - DATE '1970-01-01')"
-
-
-@compiles(_day_number)
-def _day_number_default(element, compiler, **kw):
-    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - 2440587.5 AS INTEGER)"
-
-
 def _history_query(child_condition, first: date, last: date):
     """The one statement: the rule columns of every live measurement of the selected active
     children in the window, ordered by child then date (what the core's columns need).
@@ -117,7 +98,7 @@ def _history_query(child_condition, first: date, last: date):
 
     return (sa.select(flag(first_row).label("first"), on_first(M.child_id).label("child_id"),
                       on_first(Child.posyandu_id).label("posyandu_id"), on_first(Child.birth_date).label("birth_date"),
-                      sa.case((last_row, M.id)).label("measurement_id"), _day_number(M.measured_on).label("day"),
+                      sa.case((last_row, M.id)).label("measurement_id"), day_number(M.measured_on).label("day"),
                       M.age_days, M.weight_kg, M.clenhei, M.zlen,
                       flag(sa.or_(sa.func.coalesce(M.flen, sa.false()), length_bad)).label("flen"), M.zwei,
                       flag(sa.or_(sa.func.coalesce(M.fwei, sa.false()), weight_bad)).label("fwei"), M.zwfl,

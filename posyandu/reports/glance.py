@@ -39,6 +39,7 @@ from ..children.models import Child
 from ..core import prevalence
 from ..core import quality as cq
 from ..core.schedule import add_months
+from ..db import day_number
 from ..extensions import db
 from ..measurements.models import Measurement
 from ..regions.models import Posyandu
@@ -158,7 +159,7 @@ def quality_visits(area: Area, first: Month, last: Month) -> dict:
     read (``quality.operations.fetch_visits`` without its previous-visit window, which only the
     register checks need)."""
     rows = db.session.connection().execute(
-        sa.select(_M.c.posyandu_id, _M.c.measured_on, _M.c.zwfl,
+        sa.select(_M.c.posyandu_id, day_number(_M.c.measured_on).label("measured_on"), _M.c.zwfl,
                   sa.case((_M.c.fwfl.is_(True), 1.0), (_M.c.fwfl.is_(False), 0.0)).label("fwfl"),
                   _C.c.sex, _M.c.age_days, _M.c.weight_kg, _M.c.length_cm)
         .select_from(_M.join(_C, _C.c.id == _M.c.child_id))
@@ -168,7 +169,7 @@ def quality_visits(area: Area, first: Month, last: Month) -> dict:
     raw = dict(zip(names, zip(*rows))) if rows else {k: () for k in names}
     cols = {k: np.array(raw[k], dtype=float) for k in ("zwfl", "fwfl", "sex", "age_days", "weight_kg", "length_cm")}
     cols["posyandu_id"] = np.array(raw["posyandu_id"], dtype=np.int64)
-    cols["measured_on"] = np.array(raw["measured_on"], dtype="datetime64[D]")
+    cols["measured_on"] = np.array(raw["measured_on"], dtype=np.int64).astype("datetime64[D]")
     return cols
 
 
