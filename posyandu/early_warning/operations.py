@@ -111,11 +111,25 @@ def _history_query(child_condition, first: date, last: date):
 
 
 def _fetch_columns(query) -> dict:
-    """The statement's result as one tuple per column (no per-row objects kept)."""
-    result = db.session.execute(query)
-    names = list(result.keys())
-    rows = result.all()
-    return dict(zip(names, zip(*rows))) if rows else {name: () for name in names}
+    """The statement's result as one tuple per column, read from the DBAPI cursor as plain
+    tuples (no SQLAlchemy row per visit); the few columns with a result processor (UUIDs and
+    dates on SQLite) are converted where they hold a value."""
+    connection = db.session.connection()
+    dialect = connection.dialect
+    result = connection.execute(query)
+    try:
+        type_codes = [d[1] for d in result.cursor.description]
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    columns = list(query.selected_columns)
+    names = [c.key for c in columns]
+    out = dict(zip(names, zip(*rows))) if rows else {name: () for name in names}
+    for column, type_code in zip(columns, type_codes):
+        process = column.type.dialect_impl(dialect).result_processor(dialect, type_code)
+        if process is not None and out[column.key]:
+            out[column.key] = tuple(None if v is None else process(v) for v in out[column.key])
+    return out
 
 
 def evaluate(child_condition, month: Month, rules: ew.EarlyWarningRules | None = None) -> AreaWarnings:
