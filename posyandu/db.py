@@ -34,6 +34,28 @@ def _day_number_default(element, compiler, **kw):
     return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - 2440587.5 AS INTEGER)"
 
 
+def fetch_columns(connection, query) -> dict:
+    """``{column key: tuple of values}`` for a large Core ``select``, read from the DBAPI cursor
+    as plain tuples (no SQLAlchemy row per record: a third of the CPU for ~1M rows); only the
+    columns with a result processor on this dialect (UUIDs and dates on SQLite) are converted,
+    value by value where not NULL."""
+    dialect = connection.dialect
+    result = connection.execute(query)
+    try:
+        type_codes = [d[1] for d in result.cursor.description]
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    columns = list(query.selected_columns)
+    names = [c.key for c in columns]
+    out = dict(zip(names, zip(*rows))) if rows else {name: () for name in names}
+    for column, type_code in zip(columns, type_codes):
+        process = column.type.dialect_impl(dialect).result_processor(dialect, type_code)
+        if process is not None and out[column.key]:
+            out[column.key] = tuple(None if v is None else process(v) for v in out[column.key])
+    return out
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes everywhere (SQLite drops the offset; we put it back)."""
 

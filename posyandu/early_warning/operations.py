@@ -33,7 +33,7 @@ from ..auth.scope import Scope
 from ..children.models import Child
 from ..core.growth import early_warning as ew
 from ..core.growth.trend import completed_months
-from ..db import day_number, utcnow
+from ..db import day_number, fetch_columns, utcnow
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..measurements.models import Measurement
@@ -110,33 +110,11 @@ def _history_query(child_condition, first: date, last: date):
             .order_by(*order))
 
 
-def _fetch_columns(query) -> dict:
-    """The statement's result as one tuple per column, read from the DBAPI cursor as plain
-    tuples (no SQLAlchemy row per visit); the few columns with a result processor (UUIDs and
-    dates on SQLite) are converted where they hold a value."""
-    connection = db.session.connection()
-    dialect = connection.dialect
-    result = connection.execute(query)
-    try:
-        type_codes = [d[1] for d in result.cursor.description]
-        rows = result.cursor.fetchall()
-    finally:
-        result.close()
-    columns = list(query.selected_columns)
-    names = [c.key for c in columns]
-    out = dict(zip(names, zip(*rows))) if rows else {name: () for name in names}
-    for column, type_code in zip(columns, type_codes):
-        process = column.type.dialect_impl(dialect).result_processor(dialect, type_code)
-        if process is not None and out[column.key]:
-            out[column.key] = tuple(None if v is None else process(v) for v in out[column.key])
-    return out
-
-
 def evaluate(child_condition, month: Month, rules: ew.EarlyWarningRules | None = None) -> AreaWarnings:
     """Evaluate the children matching ``child_condition`` (SQL, on ``Child``) for ``month``."""
     rules = rules or ew.default_ews_rules()
     first, last = _window(month, rules)
-    c = _fetch_columns(_history_query(child_condition, first, last))
+    c = fetch_columns(db.session.connection(), _history_query(child_condition, first, last))
     new_child = np.array(c["first"], dtype=bool)
     first_row = np.flatnonzero(new_child)
     codes = np.cumsum(new_child) - 1
