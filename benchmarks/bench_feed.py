@@ -114,18 +114,17 @@ def with_postgres(url: str, fn, keep: bool = False) -> int:
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
     try:
-        return fn(admin_url.set(database=name).render_as_string(hide_password=False))
+        return fn(url)
     finally:
         if keep:
-            print(f"kept: {admin_url.set(database=name).render_as_string(hide_password=False)}")
-            admin.dispose()
-            return
-
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                       f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            print(f"kept: {url}")
+        else:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                           f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
         admin.dispose()
 
 
