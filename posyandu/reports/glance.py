@@ -23,9 +23,11 @@ Where each number comes from (one definition each, shared with the reports):
 - ``early_warning``: children listed by the growth-faltering rules
   (``early_warning.operations.evaluate``).
 
-The last two are slow at kabupaten scale (a Python pass per child; the early warning alone takes
-4-6 s a month for a kabupaten), so by default they are computed for the LAST month of ``months``
-only (``slow_months`` picks others); the other months carry ``None`` there.
+The last two are slow at kabupaten scale (the schedule engine is a Python pass per child; the
+early warning reads ~1M history rows for a kabupaten month, column-wise through
+``db.fetch_columns``), so by default they are computed for the LAST month of ``months`` only
+(``slow_months`` picks others); the other months carry ``None`` there. benchmarks/README.md
+("Command-centre feed") has the costs.
 """
 from __future__ import annotations
 
