@@ -212,10 +212,16 @@ def run(args, database_url: str, workdir: Path | None = None, seed: bool = True)
                 Child.posyandu_id.in_(area.posyandu_ids()), current),
             "overdue doses, today": lambda: glance.overdue_counts(area, current, today),
         }
+        try:  # the former row-wise fetch, kept as the reference of tests/early_warning (same run: before/after)
+            from tests.early_warning.test_fetch_equivalence import reference_evaluate
+            parts["early_warning.evaluate, former row-wise fetch"] = lambda: reference_evaluate(
+                Child.posyandu_id.in_(area.posyandu_ids()), current)
+        except ImportError:
+            pass
         for name, fn in parts.items():
             cpu = time.process_time()
             wall = median_ms(fn, 1)
-            print(f"  {name:<42}{wall:10.1f} ms  (this process's CPU {1000 * (time.process_time() - cpu):8.1f} ms)")
+            print(f"  {name:<48}{wall:10.1f} ms  (this process's CPU {1000 * (time.process_time() - cpu):8.1f} ms)")
     return 0
 
 
