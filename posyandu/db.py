@@ -6,12 +6,54 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import TypeDecorator
 
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class day_number(sa.sql.functions.FunctionElement):
+    """SQL: a date as days since 1970-01-01 (an integer), so a large fetch carries no ``date``
+    object per row (numpy reads it as ``datetime64[D]``)."""
+    type = sa.Integer()
+    inherit_cache = True
+    name = "day_number"
+
+
+@compiles(day_number, "postgresql")
+def _day_number_postgresql(element, compiler, **kw):
+    return f"({compiler.process(element.clauses, **kw)} - DATE '1970-01-01')"
+
+
+@compiles(day_number)
+def _day_number_default(element, compiler, **kw):
+    # SQLite keeps dates as 'YYYY-MM-DD' text: julianday() of it is a whole day + 0.5
+    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - 2440587.5 AS INTEGER)"
+
+
+def fetch_columns(connection, query) -> dict:
+    """``{column key: tuple of values}`` for a large Core ``select``, read from the DBAPI cursor
+    as plain tuples (no SQLAlchemy row per record: a third of the CPU for ~1M rows); only the
+    columns with a result processor on this dialect (UUIDs and dates on SQLite) are converted,
+    value by value where not NULL."""
+    dialect = connection.dialect
+    result = connection.execute(query)
+    try:
+        type_codes = [d[1] for d in result.cursor.description]
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    columns = list(query.selected_columns)
+    names = [c.key for c in columns]
+    out = dict(zip(names, zip(*rows))) if rows else {name: () for name in names}
+    for column, type_code in zip(columns, type_codes):
+        process = column.type.dialect_impl(dialect).result_processor(dialect, type_code)
+        if process is not None and out[column.key]:
+            out[column.key] = tuple(None if v is None else process(v) for v in out[column.key])
+    return out
 
 
 class UTCDateTime(TypeDecorator):

@@ -33,7 +33,7 @@ from ..auth.scope import Scope
 from ..children.models import Child
 from ..core.growth import early_warning as ew
 from ..core.growth.trend import completed_months
-from ..db import utcnow
+from ..db import day_number, fetch_columns, utcnow
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..measurements.models import Measurement
@@ -55,7 +55,7 @@ class AreaWarnings:
     child_ids: np.ndarray        # child UUID per child code
     posyandu_ids: np.ndarray     # current posyandu per child code
     birth_dates: np.ndarray      # per child code (objects)
-    measurement_ids: np.ndarray  # per row
+    measurement_ids: np.ndarray  # per row, set on each child's last row only (the one _items reads)
     results: ew.RowResults
     flags: ew.MonthFlags
 
@@ -76,43 +76,63 @@ def _window(month: Month, rules: ew.EarlyWarningRules) -> tuple[date, date]:
 
 def _history_query(child_condition, first: date, last: date):
     """The one statement: the rule columns of every live measurement of the selected active
-    children in the window, ordered by child then date (what the core's columns need)."""
+    children in the window, ordered by child then date (what the core's columns need).
+
+    Shaped for a cheap fetch of ~1M rows: plain numbers per row (the date as a day number,
+    flags and the stunted category as 0/1); the child's id, posyandu and birth date only on her
+    first row and the measurement id only on her last (the one ``_items`` reads), found with
+    ``lag``/``lead`` over the statement's own order (one sort)."""
     # a weight or length the plausibility rules exclude (WHO flag, or the previous-visit check
     # unconfirmed: docs/implausible-values.md) counts as flagged here: it never fires a rule
     weight_bad = sa.func.coalesce(M.weight_implausible, sa.false())
     length_bad = sa.func.coalesce(M.length_implausible, sa.false())
-    return (sa.select(M.child_id, Child.posyandu_id, Child.birth_date, M.id, M.measured_on, M.age_days,
-                      M.weight_kg, M.clenhei, M.zlen,
-                      sa.or_(sa.func.coalesce(M.flen, sa.false()), length_bad).label("flen"), M.zwei,
-                      sa.or_(sa.func.coalesce(M.fwei, sa.false()), weight_bad).label("fwei"), M.zwfl,
-                      sa.or_(sa.func.coalesce(M.fwfl, sa.false()), weight_bad, length_bad).label("fwfl"),
-                      M.cat_tbu)
+    order = (M.child_id, M.measured_on, M.created_at, M.id)
+    first_row = sa.func.lag(M.child_id).over(order_by=order).is_distinct_from(M.child_id)
+    last_row = sa.func.lead(M.child_id).over(order_by=order).is_distinct_from(M.child_id)
+
+    def flag(condition):
+        return sa.case((condition, 1), else_=0)
+
+    def on_first(column):
+        return sa.case((first_row, column))
+
+    return (sa.select(flag(first_row).label("first"), on_first(M.child_id).label("child_id"),
+                      on_first(Child.posyandu_id).label("posyandu_id"), on_first(Child.birth_date).label("birth_date"),
+                      sa.case((last_row, M.id)).label("measurement_id"), day_number(M.measured_on).label("day"),
+                      M.age_days, M.weight_kg, M.clenhei, M.zlen,
+                      flag(sa.or_(sa.func.coalesce(M.flen, sa.false()), length_bad)).label("flen"), M.zwei,
+                      flag(sa.or_(sa.func.coalesce(M.fwei, sa.false()), weight_bad)).label("fwei"), M.zwfl,
+                      flag(sa.or_(sa.func.coalesce(M.fwfl, sa.false()), weight_bad, length_bad)).label("fwfl"),
+                      sa.case((M.cat_tbu.is_(None), None), (M.cat_tbu.in_(_STUNTED), 1), else_=0).label("stunted"))
             .join(Child, Child.id == M.child_id)
             .where(child_condition, Child.status == "active", M.deleted_at.is_(None),
                    M.measured_on >= first, M.measured_on <= last)
-            .order_by(M.child_id, M.measured_on, M.created_at, M.id))
+            .order_by(*order))
 
 
 def evaluate(child_condition, month: Month, rules: ew.EarlyWarningRules | None = None) -> AreaWarnings:
     """Evaluate the children matching ``child_condition`` (SQL, on ``Child``) for ``month``."""
     rules = rules or ew.default_ews_rules()
     first, last = _window(month, rules)
-    rows = db.session.execute(_history_query(child_condition, first, last)).all()
-    if rows:
-        (child_id, posyandu_id, birth_date, measurement_id, measured_on, age_days, weight_kg, clenhei,
-         zlen, flen, zwei, fwei, zwfl, fwfl, cat_tbu) = zip(*rows)
-    else:
-        child_id = posyandu_id = birth_date = measurement_id = measured_on = age_days = weight_kg = ()
-        clenhei = zlen = flen = zwei = fwei = zwfl = fwfl = cat_tbu = ()
-    stunted = [c in _STUNTED if c is not None else None for c in cat_tbu]
-    cols, keys, _order = ew.build_columns(
-        child_id, list(measured_on), list(age_days), list(weight_kg), list(clenhei), list(zlen), list(zwei),
-        list(zwfl), list(flen), list(fwei), list(fwfl), stunted, presorted=True)
-    first_row = np.flatnonzero(np.r_[True, cols.child[1:] != cols.child[:-1]]) if len(cols) else np.zeros(0, int)
+    c = fetch_columns(db.session.connection(), _history_query(child_condition, first, last))
+    new_child = np.array(c["first"], dtype=bool)
+    first_row = np.flatnonzero(new_child)
+    codes = np.cumsum(new_child) - 1
+    keys = _objects(c["child_id"])[first_row]
+    cols = ew.VisitColumns(
+        child=np.asarray(codes, dtype=np.int64), day=np.array(c["day"], dtype=np.int64),
+        age_days=_floats(c["age_days"]), weight_kg=_floats(c["weight_kg"]), clenhei=_floats(c["clenhei"]),
+        haz=_floats(c["zlen"]), waz=_floats(c["zwei"]), whz=_floats(c["zwfl"]),
+        flen=_floats(c["flen"]) != 0, fwei=_floats(c["fwei"]) != 0, fwfl=_floats(c["fwfl"]) != 0,
+        haz_stunted=np.nan_to_num(_floats(c["stunted"]), nan=0.0) != 0)
     results = ew.evaluate_rows(cols, rules)
     flags = ew.flags_for_month(cols, results, month.index, rules, len(keys))
-    return AreaWarnings(month, rules, cols, keys, _objects(posyandu_id)[first_row], _objects(birth_date)[first_row],
-                        _objects(measurement_id), results, flags)
+    return AreaWarnings(month, rules, cols, keys, _objects(c["posyandu_id"])[first_row],
+                        _objects(c["birth_date"])[first_row], _objects(c["measurement_id"]), results, flags)
+
+
+def _floats(values) -> np.ndarray:
+    return np.array(values, dtype=np.float64)
 
 
 def _objects(values) -> np.ndarray:

@@ -23,9 +23,11 @@ Where each number comes from (one definition each, shared with the reports):
 - ``early_warning``: children listed by the growth-faltering rules
   (``early_warning.operations.evaluate``).
 
-The last two are slow at kabupaten scale (a Python pass per child; the early warning alone takes
-4-6 s a month for a kabupaten), so by default they are computed for the LAST month of ``months``
-only (``slow_months`` picks others); the other months carry ``None`` there.
+The last two are slow at kabupaten scale (the schedule engine is a Python pass per child; the
+early warning reads ~1M history rows for a kabupaten month, column-wise through
+``db.fetch_columns``), so by default they are computed for the LAST month of ``months`` only
+(``slow_months`` picks others); the other months carry ``None`` there. benchmarks/README.md
+("Command-centre feed") has the costs.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ from ..children.models import Child
 from ..core import prevalence
 from ..core import quality as cq
 from ..core.schedule import add_months
+from ..db import day_number, fetch_columns
 from ..extensions import db
 from ..measurements.models import Measurement
 from ..regions.models import Posyandu
@@ -157,18 +160,16 @@ def quality_visits(area: Area, first: Month, last: Month) -> dict:
     """The period's live visits at the area's posyandu as numpy columns: what the SMART checks
     read (``quality.operations.fetch_visits`` without its previous-visit window, which only the
     register checks need)."""
-    rows = db.session.connection().execute(
-        sa.select(_M.c.posyandu_id, _M.c.measured_on, _M.c.zwfl,
-                  sa.case((_M.c.fwfl.is_(True), 1.0), (_M.c.fwfl.is_(False), 0.0)).label("fwfl"),
-                  _C.c.sex, _M.c.age_days, _M.c.weight_kg, _M.c.length_cm)
+    raw = fetch_columns(db.session.connection(), sa.select(
+        _M.c.posyandu_id, day_number(_M.c.measured_on).label("measured_on"), _M.c.zwfl,
+        sa.case((_M.c.fwfl.is_(True), 1.0), (_M.c.fwfl.is_(False), 0.0)).label("fwfl"),
+        _C.c.sex, _M.c.age_days, _M.c.weight_kg, _M.c.length_cm)
         .select_from(_M.join(_C, _C.c.id == _M.c.child_id))
         .where(_M.c.deleted_at.is_(None), _M.c.measured_on >= first.first_day, _M.c.measured_on <= last.last_day,
-               _M.c.posyandu_id.in_(area.posyandu_ids()))).all()
-    names = ("posyandu_id", "measured_on", "zwfl", "fwfl", "sex", "age_days", "weight_kg", "length_cm")
-    raw = dict(zip(names, zip(*rows))) if rows else {k: () for k in names}
+               _M.c.posyandu_id.in_(area.posyandu_ids())))
     cols = {k: np.array(raw[k], dtype=float) for k in ("zwfl", "fwfl", "sex", "age_days", "weight_kg", "length_cm")}
     cols["posyandu_id"] = np.array(raw["posyandu_id"], dtype=np.int64)
-    cols["measured_on"] = np.array(raw["measured_on"], dtype="datetime64[D]")
+    cols["measured_on"] = np.array(raw["measured_on"], dtype=np.int64).astype("datetime64[D]")
     return cols
 
 
