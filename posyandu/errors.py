@@ -54,6 +54,7 @@ TITLES = {
     "firebase-user-not-found": "Firebase sign-in failed",
     "phone-number-required": "Firebase sign-in failed",
     "firebase-unavailable": "Sign-in service unavailable",
+    "firebase-not-configured": "Parent sign-in not configured",
     "database-unavailable": "Service unavailable",
     "duplicate-dose": "Dose already recorded",
 }
