@@ -175,7 +175,16 @@ def problem_response(status: int, title: str, *, detail: str | None = None, slug
 
 
 class Api(SmorestApi):
-    """flask-smorest's Api with problem+json instead of its own error payload."""
+    """flask-smorest's Api with problem+json instead of its own error payload, in the answers
+    and in the OpenAPI document (``posyandu/openapi.py``: no ``default`` response, the real
+    statuses per operation)."""
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_responses(self):
+        from .openapi import install, register_responses
+        register_responses(self)
+        install(self)
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
