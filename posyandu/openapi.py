@@ -32,7 +32,11 @@ WRITE_METHODS = {"post", "put", "patch", "delete"}
 
 
 class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details, as every error of this API is answered."""
+    """RFC 9457 problem details, as every error of this API is answered (extension members
+    allowed, as the RFC says)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
 
     type = fields.String(required=True, metadata={
         "description": "urn:posyandugo:problem:<slug> (one title per type), or about:blank",
@@ -45,6 +49,11 @@ class ProblemSchema(ma.Schema):
         "description": "For invalid input: messages per field (dotted paths for nested fields, "
                        "e.g. records.3.weight).",
         "example": {"name": ["Required."]}})
+    server = fields.Dict(metadata={
+        "description": "For a conflict (409): the record as it is on the server, to resolve against."})
+    dose_code = fields.String(metadata={"description": "For a dose already recorded (409): its dose code."})
+    exception_id = fields.Integer(metadata={
+        "description": "For a calendar exception that clashes (409): the existing exception's id."})
 
 
 def status_name(code: int) -> str:
