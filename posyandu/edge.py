@@ -149,7 +149,12 @@ class BoundedIntegerConverter(IntegerConverter):
 
 
 class TextConverter(UnicodeConverter):
-    """``<string:...>`` (the default) that never matches a segment holding NUL."""
+    """``<string:...>`` (the default) that never matches a segment holding NUL (by its regex, so
+    such a path is not found rather than 405, see :class:`BoundedIntegerConverter`)."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00]")
 
     def to_python(self, value: str) -> str:
         if bad_text(value):
@@ -158,6 +163,7 @@ class TextConverter(UnicodeConverter):
 
 
 class TextPathConverter(PathConverter):
+    regex = "[^/\\x00][^\\x00]*?"
     def to_python(self, value: str) -> str:
         if bad_text(value):
             raise ValidationError()
