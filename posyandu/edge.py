@@ -188,8 +188,10 @@ def body_limit(app, endpoint: str | None) -> int:
 def install_size_limits(app) -> None:
     """413 before the body is read: by its Content-Length at once, and while streaming (a chunked
     body without a length) through Flask's per-request ``max_content_length``."""
-    app.config.setdefault("MAX_CONTENT_LENGTH", API_MAX_BYTES)
-    app.config.setdefault("SYNC_MAX_CONTENT_LENGTH", SYNC_MAX_BYTES)
+    if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is None: no limit
+        app.config["MAX_CONTENT_LENGTH"] = API_MAX_BYTES
+    if app.config.get("SYNC_MAX_CONTENT_LENGTH") is None:
+        app.config["SYNC_MAX_CONTENT_LENGTH"] = SYNC_MAX_BYTES
 
     @app.before_request
     def _limit_body():
