@@ -77,8 +77,15 @@ def _turns():
 
 @pytest.fixture
 def _limiter_reset(app):
-    """Sign-in limits are per test: fuzzed failed sign-ins must not leak into other tests."""
+    """Sign-in limits are per test: fuzzed failed sign-ins must not leak into other tests. The
+    session app's memory storage is put back first (a production-app test may have left the
+    limiter singleton on the machine's Redis, where a reset would wipe every run's keys)."""
     from posyandu.extensions import limiter
+
+    def reset():
+        limiter.init_app(app)
+        with app.app_context():
+            limiter.reset()
+    reset()
     yield
-    with app.app_context():
-        limiter.reset()
+    reset()
