@@ -16,9 +16,7 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 install: $(BIN)/.installed
 
 run: $(BIN)/.installed
-	$(BIN)/flask db upgrade
-	$(BIN)/flask demo load
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	BIN=$(BIN) scripts/dev-run.sh
 
 test: $(BIN)/.installed
 	scripts/run-tests.sh

@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_logging(app)
     register_extensions(app)
     register_error_handlers(app)
+    register_edge(app)
     register_blueprints(app)
     register_portal(app)
     register_metrics(app)
@@ -92,6 +93,17 @@ def register_error_handlers(app: Flask) -> None:
     api = Api(app)
     app.extensions["posyandu.api"] = api
     _register(app)
+
+
+def register_edge(app: Flask) -> None:
+    """Input rules for every field and route as a class (text, integer and date bounds, body
+    size), before any route exists (``posyandu/edge.py``)."""
+    from . import edge
+    edge.install(app)
+    api = app.extensions["posyandu.api"]
+    api.ma_plugin.converter.add_attribute_function(edge.integer_field_bounds)
+    api.register_converter(edge.BoundedIntegerConverter, edge.path_integer_schema)
+    api.register_converter(edge.TextConverter, edge.path_text_schema)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -54,6 +54,7 @@ TITLES = {
     "firebase-user-not-found": "Firebase sign-in failed",
     "phone-number-required": "Firebase sign-in failed",
     "firebase-unavailable": "Sign-in service unavailable",
+    "firebase-not-configured": "Parent sign-in not configured",
     "database-unavailable": "Service unavailable",
     "feed-preparing": "Service unavailable",
     "duplicate-dose": "Dose already recorded",
@@ -175,7 +176,16 @@ def problem_response(status: int, title: str, *, detail: str | None = None, slug
 
 
 class Api(SmorestApi):
-    """flask-smorest's Api with problem+json instead of its own error payload."""
+    """flask-smorest's Api with problem+json instead of its own error payload, in the answers
+    and in the OpenAPI document (``posyandu/openapi.py``: no ``default`` response, the real
+    statuses per operation)."""
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_responses(self):
+        from .openapi import install, register_responses
+        register_responses(self)
+        install(self)
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}

@@ -12,6 +12,9 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields
 
+#: A month, YYYY-MM, years 1900-2999 (no year 0; the date bounds of posyandu/edge.py).
+MONTH_PATTERN = r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$"
+
 SEX_CODES = {1: "laki-laki (male)", 2: "perempuan (female)"}
 SEX_MESSAGE = "Use 1 for laki-laki (male) or 2 for perempuan (female)."
 

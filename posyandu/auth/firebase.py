@@ -22,6 +22,8 @@ import os
 from dataclasses import dataclass
 
 import firebase_admin
+import google.auth
+import google.auth.exceptions
 from firebase_admin import auth as fb_auth
 from firebase_admin import credentials as fb_credentials
 from firebase_admin import exceptions as fb_exceptions
@@ -39,6 +41,18 @@ class FirebaseUnavailable(Problem):
     status = 503
     slug = "firebase-unavailable"
     title = "Sign-in service unavailable"
+
+
+class FirebaseNotConfigured(FirebaseUnavailable):
+    """No service account (``GOOGLE_APPLICATION_CREDENTIALS``), no Application Default
+    Credentials and no development fake: parent sign-in cannot work on this server."""
+
+    slug = "firebase-not-configured"
+    title = "Parent sign-in not configured"
+
+
+NOT_CONFIGURED = ("Parent sign-in (Firebase) is not configured on this server: ask the "
+                  "administrator to set GOOGLE_APPLICATION_CREDENTIALS.")
 
 
 @dataclass(frozen=True)
@@ -63,7 +77,15 @@ def _build_app(flask_app: Flask) -> firebase_admin.App:
         fb_app = firebase_admin.initialize_app(Credentials("dev-static-token"), options, name=name)
         return point_firebase_at(fb_app, fake_url, messaging=False)
     path = config.get("FIREBASE_CREDENTIALS")
-    credential = fb_credentials.Certificate(path) if path else fb_credentials.ApplicationDefault()
+    try:
+        if path:
+            credential = fb_credentials.Certificate(path)
+        else:
+            google.auth.default()  # fails at once when there are no Application Default Credentials
+            credential = fb_credentials.ApplicationDefault()
+    except (google.auth.exceptions.GoogleAuthError, OSError, ValueError) as exc:
+        log.warning("firebase not configured: %s", type(exc).__name__, extra={"event": "auth.firebase_not_configured"})
+        raise FirebaseNotConfigured(NOT_CONFIGURED) from None
     return firebase_admin.initialize_app(credential, options, name=name)
 
 
@@ -112,6 +134,12 @@ def verify_phone_token(id_token: str) -> VerifiedPhone:
         raise _refused("The Firebase ID token is not valid for this app.")
     except fb_exceptions.FirebaseError:
         log.warning("firebase verification error", extra={"event": "auth.firebase_unavailable"})
+        raise FirebaseUnavailable("Could not reach the sign-in service; try again shortly.")
+    except google.auth.exceptions.DefaultCredentialsError:
+        log.warning("firebase not configured", extra={"event": "auth.firebase_not_configured"})
+        raise FirebaseNotConfigured(NOT_CONFIGURED) from None
+    except google.auth.exceptions.GoogleAuthError:  # e.g. the token endpoint unreachable
+        log.warning("firebase credentials error", extra={"event": "auth.firebase_unavailable"})
         raise FirebaseUnavailable("Could not reach the sign-in service; try again shortly.")
     phone = claims.get("phone_number")
     if not phone:

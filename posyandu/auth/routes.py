@@ -27,6 +27,7 @@ def _signed_in(user, pair: ops.TokenPair) -> dict:
 
 
 @blp.route("/login", methods=["POST"])
+@blp.doc(security=[])  # public: no access token
 @blp.arguments(LoginSchema)
 @blp.response(200, SignedInSchema)
 @blp.alt_response(401, description="Wrong login or password, or account disabled (problem+json).")
@@ -49,10 +50,12 @@ def login(body):
 
 
 @blp.route("/firebase", methods=["POST"])
+@blp.doc(security=[])  # public: no access token
 @blp.arguments(FirebaseLoginSchema)
 @blp.response(200, SignedInSchema)
 @blp.alt_response(401, description="The Firebase ID token is invalid, expired, revoked or its user disabled.")
 @blp.alt_response(409, description="The phone number belongs to a staff account.")
+@blp.alt_response(429, description="Too many failed sign-ins from this address; see Retry-After.")
 @login_address_limit
 def firebase_login(body):
     """Sign in a parent with a Firebase phone-auth ID token
@@ -71,9 +74,11 @@ def firebase_login(body):
 
 
 @blp.route("/refresh", methods=["POST"])
+@blp.doc(security=[])  # public: no access token
 @blp.arguments(RefreshSchema)
 @blp.response(200, TokenPairSchema)
 @blp.alt_response(401, description="Invalid, expired, revoked or reused refresh token.")
+@blp.alt_response(429, description="Too many failed refreshes from this address; see Retry-After.")
 @refresh_address_limit
 def refresh(body):
     """Exchange a refresh token for a new access/refresh pair (rotation)
@@ -90,6 +95,7 @@ def refresh(body):
 
 
 @blp.route("/logout", methods=["POST"])
+@blp.doc(security=[])  # public: no access token
 @blp.arguments(RefreshSchema)
 @blp.response(204)
 @blp.alt_response(401, description="Not a refresh token of ours.")
@@ -105,6 +111,7 @@ def logout(body):
 @blp.arguments(PasswordChangeSchema)
 @blp.response(200, TokenPairSchema)
 @blp.alt_response(422, description="Wrong current password or unacceptable new password.")
+@blp.alt_response(429, description="Too many wrong current passwords; see Retry-After.")
 @password_change_limit
 @roles_required("admin", "dinkes", "puskesmas", "kader")
 def change_password(body):

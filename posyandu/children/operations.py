@@ -380,6 +380,9 @@ def update_child(scope, child_id, data: dict, base_version: int | None = None) -
         raise _invalid(errors)
     fields = {k: v for k, v in data.items() if k not in ("id", "posyandu_id", "base_version")}
     values, identifiers, guardians = _normalise(fields)
+    if "desa_code" in values and not values["desa_code"]:
+        # null: back to the default a new child gets, the posyandu's desa (the column is NOT NULL)
+        values["desa_code"] = db.session.get(Posyandu, child.posyandu_id).desa_code
     if "birth_date" in values and values["birth_date"] != child.birth_date:
         # a correction: the child must have been under five on the day it was registered
         _check_birth_date(values["birth_date"], min(registration.latest_today(), child.created_at.date()))

@@ -52,7 +52,7 @@ class ChildFieldsSchema(ma.Schema):
     rw = fields.String(allow_none=True, validate=_RT_RW)
     desa_code = RegionCode(level="desa", allow_none=True,
                            metadata={"description": "Kemendagri desa/kelurahan code where the child lives; "
-                                                    "defaults to the posyandu's desa"})
+                                                    "defaults to the posyandu's desa (null on update: back to it)"})
     has_kia_book = fields.Boolean(allow_none=True)
     guardians = fields.List(fields.Nested(GuardianInSchema), validate=validate.Length(max=6),
                             metadata={"description": "Parent/guardian phones. On update the list replaces "

@@ -22,6 +22,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ..i18n import localize_warning
+from ..schema_fields import MONTH_PATTERN
 from . import assessment
 
 WEIGHT_RANGE_KG = (0.5, 60.0)
@@ -139,7 +140,7 @@ class DeleteArgs(ma.Schema):
 
 class ListArgs(ma.Schema):
     posyandu_id = fields.Integer(required=True)
-    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$",
+    month = fields.String(required=True, validate=validate.Regexp(MONTH_PATTERN,
                                                                  error="must be YYYY-MM"),
                           metadata={"description": "Calendar month of the visits, YYYY-MM."})
     child_id = fields.UUID()

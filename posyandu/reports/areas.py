@@ -32,6 +32,7 @@ from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..regions import codes
 from ..regions.models import Posyandu, Puskesmas, PuskesmasDesa, Region
+from ..schema_fields import MONTH_PATTERN  # also imported from here by the schemas
 
 AREA_LEVELS = ("kabupaten", "kecamatan", "puskesmas", "desa", "posyandu")
 #: The breakdowns a report may ask for below each level (first = default).
@@ -173,7 +174,6 @@ def _all_posyandu_in_scope(scope, area: Area) -> bool:
 
 # --- months ---------------------------------------------------------------------------------
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 _MONTH = re.compile(MONTH_PATTERN)
 #: Months before this are refused: no posyandu record system predates it.
 EARLIEST_YEAR = 2000

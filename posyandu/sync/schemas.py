@@ -26,7 +26,8 @@ class PushRequestSchema(ma.Schema):
 
 class ReceiptSchema(ma.Schema):
     index = fields.Integer()
-    entity = fields.String()
+    entity = fields.String(allow_none=True, metadata={
+        "description": "The record's entity as sent; null when the record named none (then invalid)."})
     id = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "applied | duplicate | conflict | invalid"})
     version = fields.Integer(allow_none=True)

@@ -27,7 +27,7 @@ SKIP = ("devtools/", "tools/", "anthro_cli.py", "core/growth/", "notifications/"
         "reminders/templates.py", "reminders/dispatcher.py", "logging_setup.py", "config.py", "demo/",
         "fhir/settings.py", "fhir/validation.py")
 PROBLEM_CALLS = {"InvalidInput", "NotFound", "Conflict", "Forbidden", "Unauthorized", "Problem",
-                 "FirebaseUnavailable", "_refused", "_invalid", "_not_found", "_conflict", "CodeError",
+                 "FirebaseUnavailable", "FirebaseNotConfigured", "_refused", "_invalid", "_not_found", "_conflict", "CodeError",
                  "RuleError", "ValidationError", "problem_response"}
 #: Calls whose later positional arguments are not messages (a field name, a slug).
 FIRST_ARG_ONLY = {"ValidationError", "_refused"}
