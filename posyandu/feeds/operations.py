@@ -164,6 +164,10 @@ def current_feed(kabupaten_code: str, today: _dt.date) -> Feed:
     done = _start_background(kabupaten_code, today, version)
     if kept is not None:
         return kept
+    # End this request's transaction (the key check and its audit row) before waiting: on SQLite
+    # every transaction holds the write lock (BEGIN IMMEDIATE, posyandu/db.py), so the computing
+    # thread could not even start its reads while this one waits ("database is locked").
+    db.session.commit()
     done.wait(WAIT_SECONDS)
     kept = _FEEDS.get(kabupaten_code)
     if kept is None:
