@@ -18,10 +18,9 @@ from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException
 
 from . import database_outage
+from .media_types import PROBLEM_MIME
 
 log = logging.getLogger(__name__)
-
-PROBLEM_MIME = "application/problem+json"
 
 
 #: The one title of each problem type (``urn:posyandugo:problem:<slug>``), in English; answered

@@ -25,7 +25,7 @@ import marshmallow as ma
 from apispec import BasePlugin
 from marshmallow import fields
 
-from .errors import PROBLEM_MIME
+from .media_types import PROBLEM_MIME
 
 ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429, 503)
 WRITE_METHODS = {"post", "put", "patch", "delete"}
