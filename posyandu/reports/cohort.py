@@ -116,31 +116,33 @@ def latest_measurements(where, order, columns, name: str):
 
 def grouping_sets(keys: dict, sets: Sequence[tuple[str, ...]], columns: Sequence, *, select_from=None,
                   where=None) -> list[tuple[int, dict]]:
-    """One aggregate (``columns``) over several groupings at once: ``[(set index, row)]``, a row
-    per group of each set in ``sets`` (tuples of names of ``keys``, ``{name: expression}``), key
-    columns outside the row's set None. PostgreSQL: ONE statement, ``GROUP BY GROUPING SETS``
-    (one pass over the rows, a few thousand result rows instead of one per posyandu, sex and age
-    group to add up in Python); other dialects: the same groupings as a ``UNION ALL``."""
+    """One aggregate over several groupings at once: ``[(set index, row)]``, a row per group of
+    each set in ``sets`` (tuples of names of ``keys``, ``{name: expression}``), key columns
+    outside the row's set None. ``columns`` are labelled counts (additive): they are computed
+    once per combination of all keys (the per-row expressions run once), and those few thousand
+    partial counts are summed per set -- PostgreSQL: ``GROUP BY GROUPING SETS`` in the same
+    statement; other dialects: a ``UNION ALL`` of the sets over the same partial counts."""
     from ..extensions import db
     names = list(dict.fromkeys(n for s in sets for n in s))
-
-    def base(cols):
-        query = sa.select(*cols)
-        if select_from is not None:
-            query = query.select_from(select_from)
-        return query.where(where) if where is not None else query
+    inner = sa.select(*(keys[n].label(n) for n in names), *columns)
+    if select_from is not None:
+        inner = inner.select_from(select_from)
+    if where is not None:
+        inner = inner.where(where)
+    part = inner.group_by(*(keys[n] for n in names)).subquery("partial_counts")
+    sums = [sa.func.sum(part.c[c.name]).label(c.name) for c in columns]
 
     if db.session.get_bind().dialect.name == "postgresql":
         # GROUPING(a, b, ...): a bit per key, set when the key is NOT grouped in the row's set
         masks = {sum(1 << (len(names) - 1 - j) for j, n in enumerate(names) if n not in s): i
                  for i, s in enumerate(sets)}
-        query = base([sa.func.grouping(*(keys[n] for n in names)).label("grouping_set"),
-                      *(keys[n].label(n) for n in names), *columns]
-                     ).group_by(sa.func.grouping_sets(*(sa.tuple_(*(keys[n] for n in s)) for s in sets)))
+        query = (sa.select(sa.func.grouping(*(part.c[n] for n in names)).label("grouping_set"),
+                           *(part.c[n] for n in names), *sums)
+                 .group_by(sa.func.grouping_sets(*(sa.tuple_(*(part.c[n] for n in s)) for s in sets))))
         return [(masks[row["grouping_set"]], row) for row in db.session.execute(query).mappings()]
-    parts = [base([sa.literal(i, sa.Integer).label("grouping_set"),
-                   *((keys[n] if n in s else sa.null()).label(n) for n in names), *columns]
-                  ).group_by(*(keys[n] for n in s)) for i, s in enumerate(sets)]
+    parts = [sa.select(sa.literal(i, sa.Integer).label("grouping_set"),
+                       *((part.c[n] if n in s else sa.null()).label(n) for n in names), *sums)
+             .group_by(*(part.c[n] for n in s)) for i, s in enumerate(sets)]
     query = sa.union_all(*parts) if len(parts) > 1 else parts[0]
     return [(int(row["grouping_set"]), row) for row in db.session.execute(query).mappings()]
 
