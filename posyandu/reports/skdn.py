@@ -40,7 +40,8 @@ SUM_KEYS = ("S", "K", "D", "N", "T", "O", "B", "BGM", "2T", "weighed_implausible
 
 
 def _count(condition):
-    return sa.func.sum(sa.case((condition, 1), else_=0))
+    """``count(*) FILTER (WHERE condition)``: no CASE per row and aggregate."""
+    return sa.func.count().filter(condition)
 
 
 def skdn_counts(area: Area, month: Month) -> dict:
