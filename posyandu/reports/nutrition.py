@@ -208,15 +208,36 @@ def _prevalence(k: int, n: int, N: int) -> tuple[float | None, float | None, flo
     return value("r"), value("ll"), value("ul")
 
 
-def make_derive(N: int):
-    """``derive(row)`` filling coverage and each prevalence with its CI (anthro's N = ``N``)."""
+def make_derive(N: int, deferred: list | None = None):
+    """``derive(row)`` filling coverage and each prevalence with its CI (anthro's N = ``N``).
+    With ``deferred``, the prevalences are left to :func:`fill_prevalence` (one vectorised call
+    for all rows instead of one per row and indicator) and the row is appended to it."""
     def derive(row: dict) -> None:
         row["coverage_pct"] = percent(row.get("measured"), row.get("target"))
         for key, _lid, _len, n_key, k_key in INDICATORS:
             n, k = row.get(n_key) or 0, row.get(k_key) or 0
             row[f"{key}_n"], row[f"{key}_cases"] = n, k
-            row[f"{key}_pct"], row[f"{key}_ci_low"], row[f"{key}_ci_high"] = _prevalence(k, n, N)
+            if deferred is None:
+                row[f"{key}_pct"], row[f"{key}_ci_low"], row[f"{key}_ci_high"] = _prevalence(k, n, N)
+        if deferred is not None:
+            deferred.append(row)
     return derive
+
+
+def fill_prevalence(rows: list[dict], N: int) -> None:
+    """Each prevalence with its CI for ``rows`` derived with ``make_derive(N, deferred=rows)``:
+    the same ``prevalence.proportion`` (elementwise) over all rows and indicators at once."""
+    if not rows:
+        return
+    k = np.array([[row[f"{key}_cases"] for key, *_ in INDICATORS] for row in rows], dtype=float)
+    n = np.array([[row[f"{key}_n"] for key, *_ in INDICATORS] for row in rows], dtype=float)
+    est = prevalence.proportion(k, n, np.full(k.shape, N, dtype=float))
+    values = {part: [[None if np.isnan(x) else round(float(x), 2) for x in line] for line in est[part]]
+              for part in ("r", "ll", "ul")}  # as _prevalence: None where undefined, else 2 decimals
+    for i, row in enumerate(rows):
+        for j, (key, *_rest) in enumerate(INDICATORS):
+            row[f"{key}_pct"], row[f"{key}_ci_low"], row[f"{key}_ci_high"] = (
+                values["r"][i][j], values["ll"][i][j], values["ul"][i][j])
 
 
 def summary_columns() -> list[Column]:
@@ -332,12 +353,14 @@ def nutrition_document(scope, area: Area, month: Month, options: dict) -> Report
     per_posyandu, per_sex_age = nutrition_counts(area, month)
     by_group = roll_up({(p,): v for p, v in per_posyandu.items()}, group_keys(directory, by), keys)
     N = sum(v.get("measured", 0) for v in per_sex_age.values())
-    derive = make_derive(N)
+    derived: list = []
+    derive = make_derive(N, derived)
     label_columns = breakdown_columns(by)
     notes_id, notes_en = notes(month)
 
     rows = list(breakdown_rows(area, by, group_list, by_group, sum_keys=keys, derive=derive))
     sex_age = sex_age_rows(per_sex_age, derive)
+    fill_prevalence(derived, N)
 
     def breakdown():  # the same rows in three tables: derived once (CIs), a copy for each
         return [dict(r) for r in rows]
