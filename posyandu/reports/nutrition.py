@@ -34,7 +34,6 @@ import numpy as np
 import sqlalchemy as sa
 
 from ..core import prevalence
-from ..extensions import db
 from .areas import Area, Month
 from .cohort import (breakdown_columns, breakdown_rows, group_keys, grouping_sets, groups, latest_birth_for_age,
                      month_children, report_settings, resolve_by, roll_up)
