@@ -807,6 +807,7 @@ def main(argv=None) -> int:
                   f"{args.months} months of visits ending {month} …", flush=True)
             info = seed(url, args.children, args.posyandu, months=args.months, processes=args.processes)
             seed_info = {k: info[k] for k in ("kader", "children", "puskesmas")}
+            (HERE / "out").mkdir(exist_ok=True)  # absent in a fresh checkout: the seed was lost here
             with open(HERE / "out" / f"bench-reports-{url.rsplit('/', 1)[1]}.json", "w") as f:
                 json.dump({"kader": {str(k): v for k, v in info["kader"].items()}, "puskesmas": info["puskesmas"],
                            "children": [(c, p, s, b.isoformat()) for c, p, s, b in info["children"]]}, f)

@@ -85,6 +85,11 @@ class Child(db.Model):
         sa.CheckConstraint("status IN ('active','closed')", name="status"),
         sa.Index("ix_child_posyandu_status", "posyandu_id", "status"),
         sa.Index("ix_child_posyandu_name_sort", "posyandu_id", "name_sort", "id"),
+        # the reports' target children (reports.cohort.month_children): index-only on PostgreSQL
+        # (migration 0009)
+        sa.Index("ix_child_posyandu_birth", "posyandu_id", "birth_date",
+                 postgresql_include=["id", "sex", "status", "closed_on", "closed_reason", "merged_into_id",
+                                     "created_at", "has_kia_book"]),
     )
 
     @validates("name")

@@ -67,26 +67,39 @@ def first_transfer_after(day: _dt.date):
             .subquery("first_transfer_after"))
 
 
-def month_children(area: Area, month: Month, *, born_after: _dt.date | None = None, name: str = "registered"):
-    """Subquery ``(child_id, posyandu_id, birth_date, sex)``: the target children (S) of
-    ``area`` in ``month``, placed at their posyandu of the month's last day (see module doc).
-    ``born_after`` narrows to younger children (an index-friendly bound)."""
+def month_children(area: Area, month: Month, *, born_after: _dt.date | None = None, name: str = "registered",
+                   columns: Sequence = ()):
+    """Subquery ``(child_id, posyandu_id, birth_date, sex, *columns)``: the target children (S)
+    of ``area`` in ``month``, placed at their posyandu of the month's last day (see module doc).
+    ``born_after`` narrows to younger children (an index-friendly bound); ``columns`` are more
+    ``child`` columns to carry (SKDN's KMS flag), so callers need not join ``child`` again.
+
+    Index-friendly (``ix_child_posyandu_birth``, migration 0009, covers every column read): the
+    child's own posyandu is in the area, or she was handed over after the month (the few whose
+    posyandu of the month differs), before the exact placement; "measured by the month's end" is
+    her first live measurement's date, looked up per child only when she was created after the
+    month (an EXISTS here let PostgreSQL plan a hash of every measurement)."""
     start, end = month.first_day, month.last_day
     moved = first_transfer_after(end)
     posyandu_then = sa.func.coalesce(moved.c.from_posyandu_id, Child.posyandu_id)
     oldest = latest_birth_for_age(start, UNDER_FIVE_MONTHS)  # 60 months on the 1st: no longer S
     lower = max(oldest, born_after) if born_after else oldest
     next_month = _dt.datetime.combine(month.shift(1).first_day, _dt.time(0), tzinfo=_dt.timezone.utc)
-    measured_by_end = sa.exists().where(Measurement.child_id == Child.id, Measurement.deleted_at.is_(None),
-                                        Measurement.measured_on <= end)
-    return (sa.select(Child.id.label("child_id"), posyandu_then.label("posyandu_id"), Child.birth_date, Child.sex)
+    first_measured = (sa.select(sa.func.min(Measurement.measured_on))
+                      .where(Measurement.child_id == Child.id, Measurement.deleted_at.is_(None))
+                      .correlate(Child).scalar_subquery())
+    area_ids = area.posyandu_ids()
+    moved_after = sa.select(ChildTransfer.child_id).where(ChildTransfer.moved_on > end)
+    return (sa.select(Child.id.label("child_id"), posyandu_then.label("posyandu_id"), Child.birth_date, Child.sex,
+                      *columns)
             .outerjoin(moved, moved.c.child_id == Child.id)
             .where(Child.birth_date <= end, Child.birth_date > lower,
                    Child.merged_into_id.is_(None),
                    sa.func.coalesce(Child.closed_reason, "").not_in(NEVER_COUNTED),
                    sa.or_(Child.status == "active", Child.closed_on.is_(None), Child.closed_on >= start),
-                   sa.or_(Child.created_at < next_month, measured_by_end),
-                   posyandu_then.in_(area.posyandu_ids()))
+                   sa.or_(Child.created_at < next_month, first_measured <= end),
+                   sa.or_(Child.posyandu_id.in_(area_ids), Child.id.in_(moved_after)),
+                   posyandu_then.in_(area_ids))
             .subquery(name))
 
 
@@ -99,6 +112,39 @@ def latest_measurements(where, order, columns, name: str):
     newer = sa.exists().where(later.child_id == first.child_id, where(later),
                               sa.tuple_(*order(later)) > sa.tuple_(*order(first)))
     return sa.select(*columns(first)).where(where(first), sa.not_(newer)).subquery(name)
+
+
+def grouping_sets(keys: dict, sets: Sequence[tuple[str, ...]], columns: Sequence, *, select_from=None,
+                  where=None) -> list[tuple[int, dict]]:
+    """One aggregate over several groupings at once: ``[(set index, row)]``, a row per group of
+    each set in ``sets`` (tuples of names of ``keys``, ``{name: expression}``), key columns
+    outside the row's set None. ``columns`` are labelled counts (additive): they are computed
+    once per combination of all keys (the per-row expressions run once), and those few thousand
+    partial counts are summed per set -- PostgreSQL: ``GROUP BY GROUPING SETS`` in the same
+    statement; other dialects: a ``UNION ALL`` of the sets over the same partial counts."""
+    from ..extensions import db
+    names = list(dict.fromkeys(n for s in sets for n in s))
+    inner = sa.select(*(keys[n].label(n) for n in names), *columns)
+    if select_from is not None:
+        inner = inner.select_from(select_from)
+    if where is not None:
+        inner = inner.where(where)
+    part = inner.group_by(*(keys[n] for n in names)).subquery("partial_counts")
+    sums = [sa.func.sum(part.c[c.name]).label(c.name) for c in columns]
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        # GROUPING(a, b, ...): a bit per key, set when the key is NOT grouped in the row's set
+        masks = {sum(1 << (len(names) - 1 - j) for j, n in enumerate(names) if n not in s): i
+                 for i, s in enumerate(sets)}
+        query = (sa.select(sa.func.grouping(*(part.c[n] for n in names)).label("grouping_set"),
+                           *(part.c[n] for n in names), *sums)
+                 .group_by(sa.func.grouping_sets(*(sa.tuple_(*(part.c[n] for n in s)) for s in sets))))
+        return [(masks[row["grouping_set"]], row) for row in db.session.execute(query).mappings()]
+    parts = [sa.select(sa.literal(i, sa.Integer).label("grouping_set"),
+                       *((part.c[n] if n in s else sa.null()).label(n) for n in names), *sums)
+             .group_by(*(part.c[n] for n in s)) for i, s in enumerate(sets)]
+    query = sa.union_all(*parts) if len(parts) > 1 else parts[0]
+    return [(int(row["grouping_set"]), row) for row in db.session.execute(query).mappings()]
 
 
 # ---------------------------------------------------------------------------------------------

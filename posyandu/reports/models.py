@@ -68,10 +68,12 @@ class ReportChildMonth(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
-        # INCLUDE (PostgreSQL, migration 0007): a month of an area is one index-only range scan
+        # INCLUDE (PostgreSQL, migrations 0007 and 0009): a month of an area is one index-only
+        # range scan (child_id: SKDN joins the target children to their record)
         sa.Index("ix_report_child_month_month_posyandu", "month", "posyandu_id",
-                 postgresql_include=["sex", "age_months", "age_days", "weighed", "oedema", "zlen", "flen", "zwei",
-                                     "fwei", "zwfl", "fwfl", "fbmi", "weight_implausible", "length_implausible",
-                                     "cat_bbu", "cat_tbu", "cat_bbtb", "cat_imtu", "cat_lila", "trend_status",
-                                     "is_2t", "is_bgm", "vitamin_a", "exclusive_breastfeeding", "has_kia_book"]),
+                 postgresql_include=["child_id", "sex", "age_months", "age_days", "weighed", "oedema", "zlen",
+                                     "flen", "zwei", "fwei", "zwfl", "fwfl", "fbmi", "weight_implausible",
+                                     "length_implausible", "cat_bbu", "cat_tbu", "cat_bbtb", "cat_imtu", "cat_lila",
+                                     "trend_status", "is_2t", "is_bgm", "vitamin_a", "exclusive_breastfeeding",
+                                     "has_kia_book"]),
     )

@@ -40,26 +40,27 @@ SUM_KEYS = ("S", "K", "D", "N", "T", "O", "B", "BGM", "2T", "weighed_implausible
 
 
 def _count(condition):
-    return sa.func.sum(sa.case((condition, 1), else_=0))
+    """``count(*) FILTER (WHERE condition)``: no CASE per row and aggregate."""
+    return sa.func.count().filter(condition)
 
 
 def skdn_counts(area: Area, month: Month) -> dict:
     """``{(posyandu_id, sex): {S, K, D, N, T, O, B, BGM, 2T, weighed_implausible}}``: one query
     (target children left-joined to their record of the month)."""
-    target = month_children(area, month, name="skdn_target")
+    target = month_children(area, month, name="skdn_target", columns=(Child.has_kia_book,))
     record = sa.and_(R.c.child_id == target.c.child_id, R.c.month == month.index)
     status = R.c.trend_status
     # coalesce: a NULL status must make "not D" true (three-valued logic), not NULL
     d = sa.and_(R.c.weighed.is_(True), sa.func.coalesce(status, "").in_(("N", "T", "O", "B")))
     query = (sa.select(
         target.c.posyandu_id, target.c.sex, sa.func.count().label("S"),
-        _count(sa.or_(Child.has_kia_book.is_(True), R.c.has_kia_book.is_(True), d)).label("K"),
+        _count(sa.or_(target.c.has_kia_book.is_(True), R.c.has_kia_book.is_(True), d)).label("K"),
         _count(d).label("D"),
         *(_count(status == letter).label(letter) for letter in ("N", "T", "O", "B")),
         _count(sa.and_(d, R.c.is_bgm.is_(True))).label("BGM"),
         _count(sa.and_(d, R.c.is_2t.is_(True))).label("2T"),
         _count(sa.and_(R.c.weighed.is_(True), sa.not_(d))).label("weighed_implausible"))
-        .select_from(target.join(Child, Child.id == target.c.child_id).outerjoin(R, record))
+        .select_from(target.outerjoin(R, record))
         .group_by(target.c.posyandu_id, target.c.sex))
     out = {}
     for row in db.session.execute(query).mappings():
