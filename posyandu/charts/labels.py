@@ -76,8 +76,8 @@ TEXTS = {
                      "Prevalence with WHO Anthro's 95% CI; N = the children measured each month. Administrative "
                      "data, not comparable to surveys (SSGI/SKI)."),
     # coverage bars
-    "title.immunization": ("Cakupan imunisasi dasar lengkap (IDL) anak 12-23 bulan per desa",
-                           "Complete basic immunization (IDL) of children 12-23 months by village"),
+    "title.immunization": ("Imunisasi dasar lengkap (IDL) anak 12-23 bulan per desa",
+                           "Complete basic immunization (IDL), children 12-23 months, by village"),
     "title.vitamin_a_breastfeeding": ("Cakupan vitamin A dan ASI eksklusif",
                                       "Vitamin A and exclusive breastfeeding coverage"),
     "axis.coverage": ("Cakupan (%)", "Coverage (%)"),

@@ -559,7 +559,7 @@ COVERAGE_COLOURS = {"idl": "#2e7d32", "vitamin_a": "#1565c0", "exclusive_breastf
 COVERAGE_WIDTH = 9.0
 #: Inches per group (the figure grows with the number of groups) and for title, legend, footer.
 COVERAGE_ROW_INCHES = 0.32
-COVERAGE_FRAME_INCHES = 2.3
+COVERAGE_FRAME_INCHES = 2.8
 
 
 @dataclass(frozen=True)
@@ -593,7 +593,7 @@ def _coverage_figure(chart: CoverageChart, mpl):
     height = COVERAGE_FRAME_INCHES + COVERAGE_ROW_INCHES * n * max(len(chart.series), 1) ** 0.5
     fig = mpl["Figure"](figsize=(COVERAGE_WIDTH, height), facecolor="#ffffff")
     mpl["FigureCanvasAgg"](fig)
-    top_in, bottom_in = 0.95, 1.0   # inches kept for the title and subtitle, axis label and footer
+    top_in, bottom_in = 0.95, 1.5   # inches kept for the title and subtitle; axis label, legend, footer
     ax = fig.add_axes((0.25, bottom_in / height, 0.68, 1 - (top_in + bottom_in) / height))
     ax.set_gid("chart_axes")
     count = max(len(chart.series), 1)
@@ -636,8 +636,8 @@ def _coverage_figure(chart: CoverageChart, mpl):
     if not chart.groups:
         ax.text(0.5, 0.5, labels.text("coverage.no_groups", lang), transform=ax.transAxes, ha="center",
                 va="center", fontsize=10, color="#555555", gid="no_groups")
-    fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.98, 1 - 0.1 / height), fontsize=7,
-               framealpha=0.9, ncol=1).set_gid("legend")
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.59, 0.6 / height), fontsize=7,
+               framealpha=0.9, ncol=min(len(handles), 3)).set_gid("legend")
     fig.text(0.02, 1 - 0.4 / height, chart.title, fontsize=13, fontweight="bold", gid="title")
     if chart.subtitle:
         fig.text(0.02, 1 - 0.65 / height, chart.subtitle, fontsize=9.5, color="#333333", gid="subtitle")
