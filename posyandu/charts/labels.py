@@ -75,6 +75,30 @@ TEXTS = {
                      "administratif, tidak dapat dibandingkan dengan survei (SSGI/SKI).",
                      "Prevalence with WHO Anthro's 95% CI; N = the children measured each month. Administrative "
                      "data, not comparable to surveys (SSGI/SKI)."),
+    # coverage bars
+    "title.immunization": ("Imunisasi dasar lengkap (IDL) anak 12-23 bulan per desa",
+                           "Complete basic immunization (IDL), children 12-23 months, by village"),
+    "title.vitamin_a_breastfeeding": ("Cakupan vitamin A dan ASI eksklusif",
+                                      "Vitamin A and exclusive breastfeeding coverage"),
+    "axis.coverage": ("Cakupan (%)", "Coverage (%)"),
+    "coverage.idl": ("IDL sebelum umur 1 tahun", "IDL before the first birthday"),
+    "coverage.threshold": ("Batas UCI {value} %", "UCI threshold {value} %"),
+    "coverage.at_or_above": ("{what}: mencapai batas", "{what}: at or above the threshold"),
+    "coverage.below": ("Di bawah batas UCI", "Below the UCI threshold"),
+    "coverage.none": ("tidak ada sasaran", "nobody to count"),
+    "coverage.no_groups": ("Tidak ada wilayah", "No areas"),
+    "footer.immunization": ("Dari laporan cakupan imunisasi (tabel UCI desa): anak terdaftar umur 12-23 bulan pada "
+                            "akhir bulan dengan semua dosis IDL sah sebelum umur 1 tahun. Data administratif.",
+                            "From the immunization coverage report (UCI by village table): registered children "
+                            "12-23 months at the month's end with every IDL dose valid before their first "
+                            "birthday. Administrative data."),
+    "footer.vitamin_a_breastfeeding": ("Dari laporan cakupan vitamin A dan ASI eksklusif: vitamin A = sasaran "
+                                       "6-59 bulan yang dapat kapsul bulan ini; ASI eksklusif = bayi 0-5 bulan "
+                                       "yang ditanya dan menjawab ya. Data administratif.",
+                                       "From the vitamin A and exclusive breastfeeding report: vitamin A = "
+                                       "registered children 6-59 months given a capsule this month; exclusive "
+                                       "breastfeeding = infants 0-5 months asked who answered yes. Administrative "
+                                       "data."),
 }
 
 

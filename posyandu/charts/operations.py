@@ -10,6 +10,9 @@
     measured in a month against N(0, 1).
 * ``trend_chart(scope, area, month, months, fmt, lang) -> Chart``  stunting, wasting and
     underweight over the last ``months`` months with 95% CI.
+* ``coverage_chart(kind, scope, area, month, fmt, lang) -> Chart``  bars per group of the
+    ``immunization-coverage`` (IDL per desa against the UCI threshold) or
+    ``vitamin-a-breastfeeding`` report, read from the report's own table rows.
 
 Areas come resolved (``reports.areas.resolve_area``: in scope or 404). Read-only: nothing here
 writes, audits or notes sync changes.
@@ -311,3 +314,69 @@ def trend_chart(scope, area: Area, month: Month, months: int, fmt: str, lang: st
     spec = render.TrendChart.from_rows(rows, subtitle=_area_subtitle(area, period), lang=lang)
     etag = cache.etag_for("trend", fmt, render.RENDERER_VERSION, source, repr(spec))
     return Chart(etag, render.MEDIA_TYPES[fmt], lambda: render.trend_chart(spec, fmt))
+
+
+# ---------------------------------------------------------------------------------------------
+# coverage bars: the numbers are the report builders' (registry), never recomputed here
+# ---------------------------------------------------------------------------------------------
+#: Report kinds with a coverage bar chart.
+COVERAGE_KINDS = ("immunization-coverage", "vitamin-a-breastfeeding")
+
+
+def _table(document, key: str):
+    return next(t for t in document.tables if t.key == key)
+
+
+def _group_rows(table, level: str | None = None) -> list[dict]:
+    """The rows of one group each (not the subtotals or the total), in the report's order."""
+    from ..reports.document import ROW_LEVEL
+    rows = list(table.rows)
+    if level is None:
+        levels = [r.get(ROW_LEVEL) for r in rows if r.get(ROW_LEVEL) not in ("total",)]
+        level = levels[0] if levels else None
+    return [r for r in rows if r.get(ROW_LEVEL) == level]
+
+
+def _group_name(row: dict) -> str:
+    return row.get("posyandu_name") or row.get("name") or row.get("code") or row.get("posyandu_code") or ""
+
+
+def _column_label(table, key: str, lang: str) -> str:
+    column = next(c for c in table.columns if c.key == key)
+    return column.label_en if lang == "en" else column.label_id
+
+
+def coverage_spec(kind: str, scope, area: Area, month: Month, lang: str = "id") -> render.CoverageChart:
+    """What the bars show, from the report document built through the registry (the same
+    numbers as ``GET /reports/{kind}``, default options)."""
+    from ..reports import registry
+    document = registry.build(kind, scope, area, month, {})
+    subtitle = _area_subtitle(area, _long_month(month, lang))
+    if kind == "immunization-coverage":
+        table = _table(document, "uci")
+        rows = _group_rows(table, "desa")
+        threshold = float(rows[0]["uci_threshold"]) if rows else None
+        value = labels.number(threshold, 0 if threshold is not None and threshold.is_integer() else 1, lang) \
+            if threshold is not None else ""
+        return render.CoverageChart(
+            title=labels.text("title.immunization", lang), groups=tuple(_plain_text(_group_name(r)) for r in rows),
+            series=(("idl", labels.text("coverage.idl", lang), tuple(r["uci_pct"] for r in rows)),),
+            threshold=threshold, threshold_label=labels.text("coverage.threshold", lang, value=value),
+            subtitle=subtitle, footer=labels.text("footer.immunization", lang), lang=lang)
+    vitamin_a = _table(document, "vitamin_a")
+    ebf = _table(document, "exclusive_breastfeeding")
+    vita_rows, ebf_rows = _group_rows(vitamin_a), _group_rows(ebf)
+    # both tables are breakdown_rows over the same group list: the same groups in the same order
+    return render.CoverageChart(
+        title=labels.text("title.vitamin_a_breastfeeding", lang),
+        groups=tuple(_plain_text(_group_name(r)) for r in vita_rows),
+        series=(("vitamin_a", _column_label(vitamin_a, "pct_6_59", lang), tuple(r["pct_6_59"] for r in vita_rows)),
+                ("exclusive_breastfeeding", _column_label(ebf, "exclusive_pct", lang),
+                 tuple(r["exclusive_pct"] for r in ebf_rows))),
+        subtitle=subtitle, footer=labels.text("footer.vitamin_a_breastfeeding", lang), lang=lang)
+
+
+def coverage_chart(kind: str, scope, area: Area, month: Month, fmt: str, lang: str = "id") -> Chart:
+    spec = coverage_spec(kind, scope, area, month, lang)
+    etag = cache.etag_for("coverage", kind, fmt, render.RENDERER_VERSION, repr(spec))
+    return Chart(etag, render.MEDIA_TYPES[fmt], lambda: render.coverage_chart(spec, fmt))

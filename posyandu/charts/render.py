@@ -548,3 +548,104 @@ def _trend_figure(chart: TrendChart, mpl):
         fig.text(0.08, 0.885, chart.subtitle, fontsize=9.5, color="#333333", gid="subtitle")
     _footer(fig, 0.08, labels.text("footer.trend", lang), TREND_FIGSIZE[0])
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# coverage bars (immunization coverage, vitamin A and exclusive breastfeeding)
+# ---------------------------------------------------------------------------------------------
+#: Bar colours per series key; ``warning`` fills a bar below the threshold.
+COVERAGE_COLOURS = {"idl": "#2e7d32", "vitamin_a": "#1565c0", "exclusive_breastfeeding": "#00897b",
+                    "warning": "#ef6c00"}
+COVERAGE_WIDTH = 9.0
+#: Inches per group (the figure grows with the number of groups) and for title, legend, footer.
+COVERAGE_ROW_INCHES = 0.32
+COVERAGE_FRAME_INCHES = 2.8
+
+
+@dataclass(frozen=True)
+class CoverageChart:
+    """Horizontal coverage bars (0-100 %) per group, top to bottom in ``groups`` order.
+
+    ``series``: ``(key, legend label, values)``, one value (percent or None: nobody to count)
+    per group. With a ``threshold`` a bar below it is drawn in the warning colour and the
+    threshold as a vertical line."""
+
+    title: str
+    groups: tuple[str, ...]
+    series: tuple[tuple[str, str, tuple], ...]
+    threshold: float | None = None
+    threshold_label: str = ""
+    subtitle: str = ""
+    footer: str = ""
+    lang: str = "id"
+
+
+def coverage_chart(chart: CoverageChart, fmt: str) -> bytes:
+    with _LOCK:
+        mpl = _matplotlib()
+        fig = _coverage_figure(chart, mpl)
+        return _save(fig, fmt, mpl)
+
+
+def _coverage_figure(chart: CoverageChart, mpl):
+    lang = chart.lang
+    n = max(len(chart.groups), 1)
+    height = COVERAGE_FRAME_INCHES + COVERAGE_ROW_INCHES * n * max(len(chart.series), 1) ** 0.5
+    fig = mpl["Figure"](figsize=(COVERAGE_WIDTH, height), facecolor="#ffffff")
+    mpl["FigureCanvasAgg"](fig)
+    top_in, bottom_in = 0.95, 1.5   # inches kept for the title and subtitle; axis label, legend, footer
+    ax = fig.add_axes((0.25, bottom_in / height, 0.68, 1 - (top_in + bottom_in) / height))
+    ax.set_gid("chart_axes")
+    count = max(len(chart.series), 1)
+    thickness = 0.8 / count
+    y = np.arange(n, dtype=float)
+    for s, (key, label, values) in enumerate(chart.series):
+        offset = (s - (count - 1) / 2) * thickness
+        colour = COVERAGE_COLOURS.get(key, "#1565c0")
+        for i, value in enumerate(values):
+            yi = y[i] + offset
+            if value is None:
+                ax.text(1, yi, labels.text("coverage.none", lang), ha="left", va="center", fontsize=6.5,
+                        color="#757575", gid=f"bar_{key}_{i}_none")
+                continue
+            v = float(value)
+            below = chart.threshold is not None and v < chart.threshold
+            ax.barh(yi, v, height=thickness * 0.9, color=COVERAGE_COLOURS["warning"] if below else colour,
+                    linewidth=0)[0].set_gid(f"bar_{key}_{i}")
+            ax.text(v + 1, yi, labels.number(v, 1, lang) + " %", ha="left", va="center", fontsize=6.5,
+                    color="#333333", gid=f"bar_{key}_{i}_value")
+    handles = [mpl["Patch"](color=COVERAGE_COLOURS.get(key, "#1565c0"), label=label)
+               for key, label, _ in chart.series]
+    if chart.threshold is not None:
+        ax.axvline(chart.threshold, color="#c62828", linewidth=1.4, linestyle="--", zorder=3, gid="threshold")
+        handles = ([mpl["Patch"](color=h.get_facecolor(), label=labels.text("coverage.at_or_above", lang,
+                                                                              what=h.get_label())) for h in handles]
+                   + [mpl["Patch"](color=COVERAGE_COLOURS["warning"], label=labels.text("coverage.below", lang)),
+                      mpl["Line2D"]([], [], color="#c62828", linewidth=1.4, linestyle="--",
+                                    label=chart.threshold_label)])
+    ax.set_xlim(0, 110)
+    ax.set_ylim(n - 0.5, -0.5)      # the first group on top
+    ax.xaxis.set_major_locator(mpl["MultipleLocator"](20))
+    ax.xaxis.set_major_formatter(_number_formatter(lang, mpl))
+    ax.set_yticks(y[:len(chart.groups)])
+    ax.set_yticklabels([_plain(g) for g in chart.groups])
+    ax.set_xlabel(labels.text("axis.coverage", lang))
+    ax.grid(True, axis="x", color="#dddddd", linewidth=0.5)
+    ax.set_axisbelow(True)
+    ax.tick_params(labelsize=7.5)
+    if not chart.groups:
+        ax.text(0.5, 0.5, labels.text("coverage.no_groups", lang), transform=ax.transAxes, ha="center",
+                va="center", fontsize=10, color="#555555", gid="no_groups")
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.59, 0.6 / height), fontsize=7,
+               framealpha=0.9, ncol=min(len(handles), 3)).set_gid("legend")
+    fig.text(0.02, 1 - 0.4 / height, chart.title, fontsize=13, fontweight="bold", gid="title")
+    if chart.subtitle:
+        fig.text(0.02, 1 - 0.65 / height, chart.subtitle, fontsize=9.5, color="#333333", gid="subtitle")
+    if chart.footer:
+        _footer(fig, 0.02, chart.footer, COVERAGE_WIDTH)
+    return fig
+
+
+def _plain(text) -> str:
+    """A name for matplotlib: a ``$`` would start mathtext."""
+    return "" if text is None else str(text).replace("$", r"\$")

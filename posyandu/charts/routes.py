@@ -6,6 +6,8 @@ Paths (under ``/api/v1``):
 * ``GET /children/{child_id}/charts/{indicator}.svg|.png``    a child's KMS-style chart
 * ``GET /charts/z-distribution.svg|.png``                     an area's HAZ and WHZ against N(0, 1)
 * ``GET /charts/trend.svg|.png``                              an area's monthly prevalence with 95% CI
+* ``GET /charts/immunization-coverage.svg|.png``              IDL per desa against the UCI threshold
+* ``GET /charts/vitamin-a-breastfeeding.svg|.png``            vitamin A and exclusive breastfeeding per group
 
 Pictures carry a strong ``ETag`` (a digest of what they show) and ``Cache-Control: private,
 no-cache``: a client sending ``If-None-Match`` gets ``304 Not Modified`` without the picture
@@ -143,6 +145,42 @@ def trend_chart(args, fmt):
     _check_format(fmt)
     scope, area, month = _area_and_month(args)
     return _send(ops.trend_chart(scope, area, month, args["months"], fmt, lang=_language(args)))
+
+
+@blp.route("/charts/immunization-coverage.<string:fmt>", methods=["GET"])
+@roles_required(*STAFF_ROLES)
+@blp.arguments(AreaChartArgs, location="query")
+@blp.doc(responses=_PICTURE)
+def immunization_coverage_chart(args, fmt):
+    """Complete basic immunization (IDL) per desa against the UCI threshold
+
+    One horizontal bar per desa/kelurahan of the area: the share of its registered children
+    aged 12-23 months with IDL complete before their first birthday, the numbers of the
+    immunization coverage report's UCI table (``GET /reports/immunization-coverage``, default
+    options). The UCI threshold (the report's setting, 80 % by default) is a dashed line; bars
+    below it are orange. A desa without children 12-23 months says so instead of a bar.
+    Staff only; an area outside your scope is a 404.
+    """
+    _check_format(fmt)
+    scope, area, month = _area_and_month(args)
+    return _send(ops.coverage_chart("immunization-coverage", scope, area, month, fmt, lang=_language(args)))
+
+
+@blp.route("/charts/vitamin-a-breastfeeding.<string:fmt>", methods=["GET"])
+@roles_required(*STAFF_ROLES)
+@blp.arguments(AreaChartArgs, location="query")
+@blp.doc(responses=_PICTURE)
+def vitamin_a_breastfeeding_chart(args, fmt):
+    """Vitamin A and exclusive breastfeeding coverage per group
+
+    Two horizontal bars per group of the report's default breakdown (the level below the
+    area): vitamin A coverage of the registered children 6-59 months and the share of infants
+    0-5 months exclusively breastfed, the numbers of ``GET /reports/vitamin-a-breastfeeding``.
+    Staff only; an area outside your scope is a 404.
+    """
+    _check_format(fmt)
+    scope, area, month = _area_and_month(args)
+    return _send(ops.coverage_chart("vitamin-a-breastfeeding", scope, area, month, fmt, lang=_language(args)))
 
 
 def _check_format(fmt: str) -> None:

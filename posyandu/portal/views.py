@@ -27,6 +27,8 @@ REPORT_CHARTS = {
     "nutrition-status": ("z-distribution", "trend"),
     "skdn": ("trend",),
     "trend": ("trend",),
+    "vitamin-a-breastfeeding": ("vitamin-a-breastfeeding",),
+    "immunization-coverage": ("immunization-coverage",),
 }
 #: Overdue immunizations are listed per posyandu (the schedule engine per child) up to this many.
 OVERDUE_LIST_MAX_POSYANDU = 40
@@ -334,12 +336,14 @@ def download(kind, fmt):
                     content_type=export.MEDIA_TYPES["csv"])
 
 
-@bp.route("/charts/<any('z-distribution', trend):chart>.svg")
+@bp.route("/charts/<any('z-distribution', trend, 'vitamin-a-breastfeeding', 'immunization-coverage'):chart>.svg")
 def area_chart(chart):
     from ..charts import operations as charts
     from ..charts.routes import _send
     area, month_ = area_and_month()
-    if chart == "trend":
+    if chart in charts.COVERAGE_KINDS:
+        picture = charts.coverage_chart(chart, _scope(), area, month_, "svg", lang=lang())
+    elif chart == "trend":
         picture = charts.trend_chart(_scope(), area, month_, 12, "svg", lang=lang())
     else:
         picture = charts.distribution_chart(area, month_, "svg", lang=lang())
