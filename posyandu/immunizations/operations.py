@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from ..audit.log import audit, field_diff
 from ..auth.models import User
 from ..children.models import Child
-from ..concurrent_writes import new_rows, replay_when_taken
+from ..concurrent_writes import KeyTaken, new_rows, replay_when_taken
 from ..core import calendar as cal
 from ..core.schedule import (DoseStatus, RegionSettings, add_months, default_schedule, dose_name, dropouts,
                              evaluate_child, join_vaccine_names, schedule_version)
@@ -309,6 +309,10 @@ def record_immunization(scope, data: dict):
     _check_values(values, child)
     duplicate = _live_same_dose(child_id, values["dose_code"])
     if duplicate is not None:
+        if duplicate.id == iid:
+            # this very record, committed by a concurrent request after the id lookup above:
+            # replayed, it answers as a retry (200), not as another dose of the same kind (409)
+            raise KeyTaken()
         raise _duplicate(duplicate)
     now = utcnow()
     row = Immunization(id=iid, child_id=child_id, posyandu_id=child.posyandu_id, version=1,
