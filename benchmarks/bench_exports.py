@@ -46,6 +46,8 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_recompute  # noqa: E402  (the benchmarks' throw-away database helpers)
+
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 SMALL_PUSKESMAS = "BENCH-PKM-KECIL"
 BIG_PUSKESMAS = "BENCH-PKM-BESAR"
@@ -55,33 +57,10 @@ BIG_PUSKESMAS = "BENCH-PKM-BESAR"
 # database
 # --------------------------------------------------------------------------------------------
 def create_database(admin_url: str, prefix: str = "posyandu_bench_exports") -> str:
-    import sqlalchemy as sa
-
-    from posyandu.config import normalise_database_url
-    admin = sa.make_url(normalise_database_url(admin_url))
-    name = f"{prefix}_{os.getpid()}"
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine.dispose()
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=_env(url), check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return url
+    return bench_recompute.create_database(admin_url, prefix=prefix)
 
 
-def drop_database(admin_url: str, url: str) -> None:
-    import sqlalchemy as sa
-
-    from posyandu.config import normalise_database_url
-    name = sa.make_url(url).database
-    engine = sa.create_engine(sa.make_url(normalise_database_url(admin_url)), isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                   f" WHERE datname = '{name}' AND pid <> pg_backend_pid()")
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-    engine.dispose()
+drop_database = bench_recompute.drop_database
 
 
 def _env(url: str) -> dict:

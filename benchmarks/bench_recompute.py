@@ -46,12 +46,14 @@ BASELINE_REV = "f8ae1b713e724d1c331ac03807f4896f5c1c7fab"
 # --------------------------------------------------------------------------------------------
 # database
 # --------------------------------------------------------------------------------------------
-def create_database(admin_url: str, suffix: str) -> str:
+def create_database(admin_url: str, suffix: str = "", prefix: str = "posyandu_bench_recompute") -> str:
+    """A fresh database ``<prefix>[_<suffix>]_<pid>`` on the server of ``admin_url``, migrated
+    to head (every PostgreSQL benchmark seeds one of these)."""
     import sqlalchemy as sa
 
     from posyandu.config import normalise_database_url
     admin = sa.make_url(normalise_database_url(admin_url))
-    name = f"posyandu_bench_recompute_{suffix}_{os.getpid()}"
+    name = "_".join(part for part in (prefix, suffix, str(os.getpid())) if part)
     engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')

@@ -21,7 +21,7 @@ from flask import Response, request
 from ..auth.scope import STAFF_ROLES, current_scope, roles_required
 from ..blueprint import Blueprint
 from ..errors import InvalidInput
-from ..reports.areas import current_month, default_area, parse_month, resolve_area
+from ..reports.areas import area_from_args, month_from_args
 from . import operations as ops
 from .labels import LANGUAGES
 from .schemas import AreaChartArgs, ChartIndexOut, ChildChartArgs, TrendChartArgs
@@ -61,16 +61,7 @@ def _send(chart: ops.Chart) -> Response:
 
 def _area_and_month(args):
     scope = current_scope()
-    if "level" in args:
-        area = resolve_area(scope, args["level"], args["code"])
-    else:
-        area = default_area(scope)
-        if area is None:
-            raise InvalidInput("Name the area: level and code.",
-                               errors={"level": ["Required: you have no single default area."],
-                                       "code": ["Required: you have no single default area."]})
-    month = parse_month(args["month"]) if args.get("month") is not None else current_month()
-    return scope, area, month
+    return scope, area_from_args(scope, args), month_from_args(args)
 
 
 @blp.route("/children/<uuid:child_id>/charts", methods=["GET"])

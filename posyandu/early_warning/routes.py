@@ -12,8 +12,7 @@ from flask import request
 
 from ..auth.scope import STAFF_ROLES, current_scope, roles_required
 from ..blueprint import Blueprint
-from ..errors import InvalidInput
-from ..reports.areas import current_month, default_area, parse_month, resolve_area
+from ..reports.areas import area_from_args, month_from_args
 from . import operations as ops
 from .schemas import AreaArgs, ChildWarningOut, CountsOut, ListArgs, ListOut, MonthArgs
 
@@ -25,24 +24,6 @@ blp = Blueprint("early_warning", __name__, url_prefix=None,
 _NOT_FOUND = "The area (or child) does not exist or lies outside your scope (problem+json)."
 _INVALID = "A malformed or future month, an unknown level or rule, level without code, a bad cursor (problem+json " \
            "naming the field)."
-
-
-def _area(scope, args):
-    level, code = args.get("level"), args.get("code")
-    if level is None and code is None:
-        area = default_area(scope)
-        if area is None:
-            raise InvalidInput("Name the area: level and code.",
-                               errors={"level": ["Required (with code) for your account."]})
-        return area
-    if level is None or code is None:
-        missing = "level" if level is None else "code"
-        raise InvalidInput("level and code go together.", errors={missing: ["Required with the other one."]})
-    return resolve_area(scope, level, code)
-
-
-def _month(args):
-    return parse_month(args["month"]) if args.get("month") is not None else current_month()
 
 
 @blp.route("/early-warnings", methods=["GET"])
@@ -67,8 +48,8 @@ def early_warning_list(args):
     puskesmas staff: their area; dinkes: their kabupaten; an area outside is 404.
     """
     scope = current_scope()
-    area = _area(scope, args)
-    month = _month(args)
+    area = area_from_args(scope, args)
+    month = month_from_args(args)
     return ops.area_list(scope, area, month, rule=args.get("rule"), cursor=args.get("cursor"),
                          limit=args["limit"], language=ops.caller_language(scope, request.accept_languages))
 
@@ -88,7 +69,7 @@ def early_warning_counts(args):
     "early-warning count". Scope as for the list.
     """
     scope = current_scope()
-    return ops.area_counts(_area(scope, args), _month(args))
+    return ops.area_counts(area_from_args(scope, args), month_from_args(args))
 
 
 @blp.route("/children/<uuid:child_id>/early-warning", methods=["GET"])
@@ -104,5 +85,5 @@ def child_early_warning(args, child_id):
     numbers and advice. Staff in scope; parents for their own children; anyone else 404.
     """
     scope = current_scope()
-    return ops.child_warnings(scope, child_id, _month(args),
+    return ops.child_warnings(scope, child_id, month_from_args(args),
                               language=ops.caller_language(scope, request.accept_languages))

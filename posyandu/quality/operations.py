@@ -28,7 +28,7 @@ from ..errors import InvalidInput
 from ..extensions import db
 from ..measurements.models import Measurement
 from ..regions.models import Posyandu
-from ..reports.areas import Area, Month, default_area, parse_month, resolve_area
+from ..reports.areas import Area, Month, area_from_args, parse_month
 
 #: Longest period one report covers (months).
 MAX_MONTHS = 12
@@ -75,20 +75,6 @@ def resolve_period(args: dict) -> Period:
         raise InvalidInput(f"At most {MAX_MONTHS} months per report.",
                            errors={"from": [f"The range may cover at most {MAX_MONTHS} months."]})
     return Period(first, last)
-
-
-def resolve_report_area(scope, args: dict) -> Area:
-    level, code = args.get("level"), args.get("code")
-    if level is None and code is None:
-        area = default_area(scope)
-        if area is None:
-            raise InvalidInput("Name the area: level and code.",
-                               errors={"level": ["Required for your account (with code)."]})
-        return area
-    if level is None or code is None:
-        missing = "level" if level is None else "code"
-        raise InvalidInput("Give both level and code.", errors={missing: ["Required with the other."]})
-    return resolve_area(scope, level, code)
 
 
 # --------------------------------------------------------------------------- data
@@ -320,7 +306,7 @@ class QualityReport:
 
 def quality_report(scope, args: dict, groupings=GROUPINGS) -> QualityReport:
     """The report for the caller's area and period, grouped by each of ``groupings``."""
-    area = resolve_report_area(scope, args)
+    area = area_from_args(scope, args)
     period = resolve_period(args)
     settings = cq.default_settings()
     posyandu = posyandu_rows(area)

@@ -121,6 +121,32 @@ def default_area(scope) -> Area | None:
     return None
 
 
+def area_from_args(scope, args: dict) -> Area:
+    """The area a request names with ``level`` + ``code`` (checked by :func:`resolve_area`), or
+    the caller's default area when it names none. One rule for every report-like endpoint:
+    parents have no area (404); an admin (or a kader of several posyandu) must name one (422 on
+    both fields); ``level`` without ``code`` or the reverse is a 422 naming the missing one."""
+    if scope.is_parent:
+        raise NotFound("No such area.")
+    level, code = args.get("level"), args.get("code")
+    if level is None and code is None:
+        area = default_area(scope)
+        if area is None:
+            raise InvalidInput("Name the area: level and code.",
+                               errors={"level": ["Required: you have no single default area."],
+                                       "code": ["Required: you have no single default area."]})
+        return area
+    if level is None or code is None:
+        missing = "level" if level is None else "code"
+        raise InvalidInput("Give both level and code.", errors={missing: ["Required with the other."]})
+    return resolve_area(scope, level, code)
+
+
+def month_from_args(args: dict) -> "Month":
+    """``month`` (``YYYY-MM``, a future one is a 422) or this month."""
+    return parse_month(args["month"]) if args.get("month") is not None else current_month()
+
+
 def _lookup(level: str, code: str) -> Area | None:
     if level in _REGION_LEVELS:
         try:

@@ -25,9 +25,9 @@ from flask import Response, stream_with_context
 
 from ..auth.scope import STAFF_ROLES, current_scope, roles_required
 from ..blueprint import Blueprint
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput
 from . import export, registry
-from .areas import current_month, default_area, parse_month, resolve_area
+from .areas import area_from_args, month_from_args
 from .export_schemas import (DownloadArgs, DownloadListOut, ImmunizationCoverageArgs, ReportArgs,
                              ReportDocumentOut)
 
@@ -52,28 +52,11 @@ def request_language(explicit: str | None, scope) -> str:
     return current_language()
 
 
-def report_area(scope, args: dict):
-    if scope.is_parent:
-        raise NotFound("No such area.")
-    if "level" in args:
-        return resolve_area(scope, args["level"], args["code"])
-    area = default_area(scope)
-    if area is None:
-        raise InvalidInput("Name the area: level and code.",
-                           errors={"level": ["Required: you have no single default area."],
-                                   "code": ["Required: you have no single default area."]})
-    return area
-
-
-def report_month(args: dict):
-    return parse_month(args["month"]) if args.get("month") is not None else current_month()
-
-
 def _build(kind: str, args: dict, options: dict):
     scope = current_scope()
     spec = registry.get(kind)
-    area = report_area(scope, args)
-    month = report_month(args)
+    area = area_from_args(scope, args)
+    month = month_from_args(args)
     language = request_language(args.get("lang"), scope)
     if "lang" in spec.options:  # a report that writes text into its rows (e.g. reasons) renders it too
         options = {**options, "lang": language}

@@ -9,7 +9,8 @@ from ..auth.scope import current_scope, roles_required
 from ..blueprint import Blueprint
 from . import follow_up as ops
 from .follow_up_schemas import FollowUpArgs, FollowUpPageOut
-from .routes_exports import report_area, report_month, request_language
+from .areas import area_from_args, month_from_args
+from .routes_exports import request_language
 
 blp = Blueprint("report_follow_up", __name__, url_prefix="/reports",
                 description="Follow-up lists, by name: the children of an area to act on this month and why "
@@ -39,8 +40,8 @@ def follow_up(args):
     areas and parents: 404. Download: `/reports/follow-up.xlsx` or `.csv` (same arguments).
     """
     scope = current_scope()
-    area = report_area(scope, args)
-    month = report_month(args)
+    area = area_from_args(scope, args)
+    month = month_from_args(args)
     return ops.follow_up_list(scope, area, month, reason=args.get("reason"), early_warning=args.get("early_warning"),
                               cursor=args.get("cursor"), limit=args["limit"],
                               language=request_language(args.get("lang"), scope))
