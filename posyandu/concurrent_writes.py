@@ -77,14 +77,26 @@ class Constant:
         self.value = value
 
 
+class Derived:
+    """A companion statement of its own: ``build(new)`` returns a data-modifying statement
+    reading ``new`` (a CTE of the inserted row's ``needs`` columns), run in the same statement
+    on PostgreSQL; elsewhere ``fallback(session)`` runs right after the insert. ``key`` names
+    its shape in the statement cache (``build`` must give the same statement for the same key)."""
+
+    __slots__ = ("key", "needs", "build", "fallback")
+
+    def __init__(self, key: str, needs: tuple, build, fallback):
+        self.key, self.needs, self.build, self.fallback = key, needs, build, fallback
+
+
 _STATEMENTS: dict = {}
 
 
-def _statement(dialect_name: str, table: sa.Table, keys: tuple, companions: tuple):
+def _statement(dialect_name: str, table: sa.Table, keys: tuple, companions: tuple, derived: tuple = ()):
     """``INSERT ... ON CONFLICT DO NOTHING RETURNING``; on PostgreSQL with each companion
     ``INSERT ... SELECT ... FROM`` the new row in the same statement (data-modifying CTEs), so
     the companions go in exactly when the row does, in one round trip. Built once per shape."""
-    shape = (dialect_name, table, keys, companions)
+    shape = (dialect_name, table, keys, companions, tuple(d.key for d in derived))
     stmt = _STATEMENTS.get(shape)
     if stmt is not None:
         return stmt
@@ -97,10 +109,11 @@ def _statement(dialect_name: str, table: sa.Table, keys: tuple, companions: tupl
     else:  # pragma: no cover - the project runs on PostgreSQL and SQLite only
         raise NotImplementedError(dialect_name)
     insert = insert.values({k: sa.bindparam(k, type_=table.c[k].type) for k in keys}).on_conflict_do_nothing()
-    returned = sorted({v[1] for _, spec in companions for v in spec if v[0] == "returned"} | {keys[0]})
+    returned = sorted({v[1] for _, spec in companions for v in spec if v[0] == "returned"} | {keys[0]}
+                      | ({name for d in derived for name in d.needs} if dialect_name == "postgresql" else set()))
     # RETURNING tells whether the row went in (the drivers' rowcount is not reliable here)
     insert = insert.returning(*(table.c[name] for name in returned))
-    if dialect_name == "postgresql" and companions:
+    if dialect_name == "postgresql" and (companions or derived):
         new = insert.cte("new_row")
         ctes = []
         for i, (companion, spec) in enumerate(companions):
@@ -118,6 +131,7 @@ def _statement(dialect_name: str, table: sa.Table, keys: tuple, companions: tupl
                 values.append(value)
             ctes.append(sa.insert(companion).from_select(columns, sa.select(*values).select_from(new))
                         .cte(f"companion_{i}"))
+        ctes += [d.build(new).cte(f"derived_{i}") for i, d in enumerate(derived)]
         stmt = sa.select(new.c[keys[0]]).add_cte(*ctes)
     else:
         stmt = insert
@@ -144,10 +158,12 @@ def insert_new(session, table: sa.Table, values: dict, companions=()) -> None:
     ``companions``: ``(table, {column: value | Returned | Constant})`` rows that belong to the
     new row (its audit event, its sync change-log entry) and are inserted only when it is: on
     PostgreSQL in the same statement (one round trip instead of one per row), elsewhere right
-    after it."""
+    after it; or :class:`Derived` statements (the report summary's row)."""
     dialect_name = session.get_bind().dialect.name
+    derived = tuple(c for c in companions if isinstance(c, Derived))
+    companions = tuple(c for c in companions if not isinstance(c, Derived))
     stmt = _statement(dialect_name, table, tuple(values),
-                      tuple((companion, _spec(spec)) for companion, spec in companions))
+                      tuple((companion, _spec(spec)) for companion, spec in companions), derived)
     params = dict(values)
     if dialect_name == "postgresql":
         for i, (companion, spec) in enumerate(companions):
@@ -158,6 +174,8 @@ def insert_new(session, table: sa.Table, values: dict, companions=()) -> None:
         return
     if session.execute(stmt, params).first() is None:
         raise KeyTaken()
+    for d in derived:
+        d.fallback(session)
     for companion, spec in companions:
         row = {}
         for column, value in spec.items():

@@ -60,7 +60,7 @@ from ..core.growth.trend import month_index
 from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
-from ..reports.summary import refresh_child_months
+from ..reports.summary import record_companion, refresh_child_months
 from ..sync.changes import creation_companion as change_creation, record_change
 from . import assessment
 from .models import Measurement
@@ -274,10 +274,14 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
     # concurrent request that committed the same id meanwhile makes it KeyTaken and the
     # operation is replayed as a retry (posyandu/concurrent_writes.py). Its audit event and
     # change-log entry go in with it (on PostgreSQL in the same statement: one round trip).
+    # A visit after all others is also merged into its month's report summary row by the same
+    # statement (reports.summary.record_companion); a back-dated one recomputes the child below.
+    day = values["measured_on"]
+    summary = () if back_dated else (record_companion(child_id, day.year * 12 + day.month - 1),)
     insert_new(session, _T, {k: v for k, v in row.items() if v is not None or k not in _NULL_WHEN_OMITTED},
                companions=(audit_creation("measurement", field_diff({}, {k: v for k, v in values.items()
                                                                       if v is not None})),
-                           change_creation("measurement")))
+                           change_creation("measurement"), *summary))
     changed_ids = []
     if back_dated:  # later statuses may change
         rows_now = history + [{"id": mid, "measured_on": row["measured_on"], "created_at": now,
@@ -286,12 +290,8 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
         _bulk_trend_update(session, changes, now)
         changed_ids = [ch["id"] for ch in changes]
     _note_changes(session, child, changed_ids)
-    # the report summary: this month's record; a back-dated visit may change later months too
-    day = values["measured_on"]
-    if back_dated:
+    if back_dated:  # the report summary: later months may change too
         refresh_child_months(session, [child_id])
-    else:
-        refresh_child_months(session, [child_id], [day.year * 12 + day.month - 1], added=True)
     session.flush()
     return StoredMeasurement(**row), True
 

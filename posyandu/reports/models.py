@@ -65,6 +65,9 @@ class ReportChildMonth(db.Model):
     exclusive_breastfeeding: Mapped[bool | None] = mapped_column(sa.Boolean)
     #: A KIA book / KMS seen on any measurement of the month or on the child's record.
     has_kia_book: Mapped[bool] = mapped_column(sa.Boolean)
+    #: The record's entry time (its ``created_at``): with ``weighed``, ``measured_on`` and
+    #: ``measurement_id`` it ranks the record against a new visit (reports/summary.py).
+    record_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

@@ -9,6 +9,10 @@
     month), edited or deleted (the whole child: later N/T/O/B may change), a child moved,
     merged (both children), closed/reopened, its birth date or sex corrected, z-scores
     recomputed.
+* ``record_companion(child_id, month) -> concurrent_writes.Derived``
+    The row of a visit dated after all the child's others, written by the measurement's own
+    INSERT statement on PostgreSQL (merged with the month's row by rank: no lock, one round
+    trip); on SQLite the month's upsert right after it.
 * ``rebuild_summary(session, progress=False, batch_children=2000) -> int``
     Empty the table and fill it again for every child, in batches of children (tqdm bar on a
     terminal); returns the rows written.
@@ -49,7 +53,9 @@ _COPIED = ("measured_on", "age_days", "age_months", "oedema", "arm_circumference
            "weight_implausible", "length_implausible", "trend_status", "is_2t", "is_bgm",
            "exclusive_breastfeeding")
 INSERT_COLUMNS = ("child_id", "month", "posyandu_id", "sex", "birth_date", "measurement_id", "weighed",
-                  *_COPIED, "vitamin_a", "has_kia_book", "updated_at")
+                  *_COPIED, "vitamin_a", "has_kia_book", "record_created_at", "updated_at")
+#: The columns that come from the month's record (a new visit replaces them only when it ranks higher).
+RECORD_COLUMNS = ("measurement_id", "weighed", *_COPIED, "record_created_at")
 #: What a recomputation must reproduce (everything but the timestamp).
 COMPARED_COLUMNS = INSERT_COLUMNS[:-1]
 
@@ -78,6 +84,7 @@ def _records(where, now):
     ranked = (sa.select(
         month.label("month"), _M.c.child_id, _M.c.id.label("measurement_id"),
         _M.c.weight_kg.is_not(None).label("weighed"), *(_M.c[c] for c in _COPIED),
+        _M.c.created_at.label("record_created_at"),
         sa.func.row_number().over(partition_by=part, order_by=(
             sa.case((_M.c.weight_kg.is_(None), 1), else_=0), _M.c.measured_on.desc(), _M.c.created_at.desc(),
             _M.c.id.desc())).label("rank"),
@@ -90,11 +97,71 @@ def _records(where, now):
     return (sa.select(
         ranked.c.child_id, ranked.c.month, sa.func.coalesce(moved, _C.c.posyandu_id), _C.c.sex, _C.c.birth_date,
         ranked.c.measurement_id, ranked.c.weighed, *(ranked.c[c] for c in _COPIED),
-        ranked.c.vita == 1, sa.or_(ranked.c.kia == 1, _C.c.has_kia_book.is_(True)),
+        ranked.c.vita == 1, sa.or_(ranked.c.kia == 1, _C.c.has_kia_book.is_(True)), ranked.c.record_created_at,
         now if isinstance(now, sa.BindParameter) else sa.literal(now, ReportChildMonth.updated_at.type))
         .select_from(ranked.join(_C, _C.c.id == ranked.c.child_id))
         .where(ranked.c.rank == 1, _C.c.merged_into_id.is_(None),
                sa.func.coalesce(_C.c.closed_reason, "").not_in(_NEVER_COUNTED)))
+
+
+def _merge_set(excluded) -> dict:
+    """ON CONFLICT DO UPDATE of a summary row with a candidate row (``excluded``): the record
+    columns of whichever record ranks higher (weighed, date, entry time, id: the order of
+    :func:`_records`), vitamin A and the KIA book of either, the placement of the candidate.
+    Merging is commutative, so two writes of one child give the same row in either order."""
+    wins = (sa.tuple_(excluded.weighed, excluded.measured_on, excluded.record_created_at, excluded.measurement_id)
+            > sa.tuple_(_S.c.weighed, _S.c.measured_on, _S.c.record_created_at, _S.c.measurement_id))
+    out = {c: sa.case((wins, excluded[c]), else_=_S.c[c]) for c in RECORD_COLUMNS}
+    out.update(vitamin_a=sa.or_(_S.c.vitamin_a, excluded.vitamin_a),
+               has_kia_book=sa.or_(_S.c.has_kia_book, excluded.has_kia_book),
+               posyandu_id=excluded.posyandu_id, sex=excluded.sex, birth_date=excluded.birth_date,
+               updated_at=excluded.updated_at)
+    return out
+
+
+def _merging_insert(select):
+    """PostgreSQL ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` merging into an existing row."""
+    from sqlalchemy.dialects.postgresql import insert
+    statement = insert(_S).from_select(list(INSERT_COLUMNS), select)
+    return statement.on_conflict_do_update(index_elements=[_S.c.child_id, _S.c.month],
+                                           set_=_merge_set(statement.excluded))
+
+
+def _record_from_new_row(new):
+    """The summary row of a just-inserted measurement (``new``: a CTE of its RETURNING), as if it
+    were its month's record; :func:`_merge_set` then keeps whichever record ranks higher."""
+    month = month_index(new.c.measured_on)
+    moved = (sa.select(_T.c.from_posyandu_id)
+             .where(_T.c.child_id == new.c.child_id, month_index(_T.c.moved_on) > month)
+             .order_by(_T.c.moved_on, _T.c.id).limit(1).scalar_subquery())
+    return (sa.select(
+        new.c.child_id, month, sa.func.coalesce(moved, _C.c.posyandu_id), _C.c.sex, _C.c.birth_date,
+        new.c.id, new.c.weight_kg.is_not(None), *(new.c[c] for c in _COPIED),
+        new.c.vitamin_a.is_(True), sa.or_(new.c.has_kia_book.is_(True), _C.c.has_kia_book.is_(True)),
+        new.c.created_at, new.c.updated_at)
+        .select_from(new.join(_C, _C.c.id == new.c.child_id))
+        .where(_C.c.merged_into_id.is_(None), sa.func.coalesce(_C.c.closed_reason, "").not_in(_NEVER_COUNTED)))
+
+
+#: What :func:`record_companion`'s statement reads of the new measurement row.
+NEW_ROW_COLUMNS = ("id", "child_id", "measured_on", "weight_kg", *_COPIED, "vitamin_a", "has_kia_book",
+                   "created_at", "updated_at")
+
+
+def record_companion(child_id, month: int):
+    """The summary row of a measurement being inserted by ``concurrent_writes.insert_new``, as
+    one of its companions: on PostgreSQL merged into the child's month in the same statement
+    (one round trip, no re-ranking of the month, no lock: :func:`_merge_set` is order-free);
+    on SQLite (one writer at a time) the month recomputed right after the insert.
+
+    Only for a visit dated after every other live visit of the child: one that is not may
+    change later months too (:func:`refresh_child_months` of every month)."""
+    from ..concurrent_writes import Derived
+
+    def fallback(session):
+        refresh_child_months(session, [child_id], [month], added=True)
+    return Derived(key="report_child_month", needs=NEW_ROW_COLUMNS,
+                   build=lambda new: _merging_insert(_record_from_new_row(new)), fallback=fallback)
 
 
 _NOW = sa.bindparam("now", type_=ReportChildMonth.updated_at.type)
@@ -119,12 +186,15 @@ def _statements(kind: str, dialect: str):
         return (statement.on_conflict_do_update(
             index_elements=[_S.c.child_id, _S.c.month],
             set_={c: statement.excluded[c] for c in INSERT_COLUMNS if c not in ("child_id", "month")}),)
+    # PostgreSQL: the recomputed rows merge into a row that a measurement POST inserted
+    # meanwhile (record_companion takes no lock; its uncommitted row is not deleted above)
+    insert = (_merging_insert if dialect == "postgresql"
+              else lambda select: sa.insert(_S).from_select(list(INSERT_COLUMNS), select))
     if kind == "months":
         return (sa.delete(_S).where(_S.c.child_id.in_(_IDS), _S.c.month.in_(_MONTHS)),
-                sa.insert(_S).from_select(list(INSERT_COLUMNS), _records(
-                    sa.and_(_M.c.child_id.in_(_IDS), month_index(_M.c.measured_on).in_(_MONTHS)), _NOW)))
-    return (sa.delete(_S).where(_S.c.child_id.in_(_IDS)),
-            sa.insert(_S).from_select(list(INSERT_COLUMNS), _records(_M.c.child_id.in_(_IDS), _NOW)))
+                insert(_records(sa.and_(_M.c.child_id.in_(_IDS), month_index(_M.c.measured_on).in_(_MONTHS)),
+                                _NOW)))
+    return (sa.delete(_S).where(_S.c.child_id.in_(_IDS)), insert(_records(_M.c.child_id.in_(_IDS), _NOW)))
 
 
 #: Advisory-lock class of the summary's per-child locks (the second key is the child's hash).

@@ -366,3 +366,28 @@ def test_simultaneous_visits_of_one_child_keep_the_report_summary_right(race):
         assert statuses(results) == [201, 201], results
     with app.app_context():
         assert summary_rows(db.session) == summary_rows_from_scratch(db.session)
+
+
+def test_visits_merged_into_one_summary_row_at_once_match_a_recomputation(race):
+    """The measurement POST merges its visit into the month's summary row inside its own INSERT
+    statement, without a lock (reports.summary.record_companion): four phones recording the same
+    child's month at once (with and without a weight, vitamin A on one) while a fifth request
+    corrects an earlier visit (a full recomputation of the child) must still leave the rows a
+    recomputation from scratch gives, whatever order the transactions commit in."""
+    from posyandu.reports.summary import summary_rows, summary_rows_from_scratch
+
+    app, tokens, ids = race
+    for round_ in range(ROUNDS // 2):
+        child_id = new_child_row(app, ids["posyandu_a1"], birth_date=date(2025, 1, 10))
+        base = {"child_id": str(child_id), "length_cm": 72.0, "measure_method": "lying"}
+        old = {**base, "id": str(uuid.uuid4()), "measured_on": "2026-02-03", "weight_kg": 8.4}
+        client = app.test_client()
+        assert client.post("/api/v1/measurements", json=old, headers=tokens["kader_a1"]).status_code == 201
+        posts = [{**base, "id": str(uuid.uuid4()), "measured_on": f"2026-03-{10 + (k + round_) % 3:02d}",
+                  "weight_kg": None if k == 1 else 8.6 + k / 10, "vitamin_a": k == 2} for k in range(4)]
+        requests = [("POST", "/api/v1/measurements", body, tokens["kader_a1"]) for body in posts]
+        requests.append(("PATCH", f"/api/v1/measurements/{old['id']}", {"weight_kg": 8.3}, tokens["kader_a1"]))
+        results = together(app, *requests)
+        assert [status for status, _ in results] == [201, 201, 201, 201, 200], results
+        with app.app_context():
+            assert summary_rows(db.session) == summary_rows_from_scratch(db.session)
