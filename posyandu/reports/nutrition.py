@@ -105,7 +105,7 @@ def _count(condition):
 
 
 def _valid(z, flag):
-    return sa.and_(z.is_not(None), sa.or_(flag.is_(None), flag.is_(False)))
+    return sa.and_(z.is_not(None), flag.is_not(True))
 
 
 def _age_group(age):
@@ -121,7 +121,8 @@ def count_keys() -> tuple[str, ...]:
 
 
 def _plausible(column):
-    return sa.or_(column.is_(None), column.is_(False))
+    """NULL or false (``IS NOT TRUE``: one test per row instead of two)."""
+    return column.is_not(True)
 
 
 @lru_cache(maxsize=1)

@@ -99,7 +99,11 @@ def skdn_totals_by_month(area: Area, first: Month, last: Month) -> dict[int, dic
                       moved_ever.label("moved"))
             .where(Child.birth_date <= months[-1].last_day,
                    Child.birth_date > latest_birth_for_age(months[0].first_day, UNDER_FIVE_MONTHS),
-                   Child.merged_into_id.is_(None), sa.func.coalesce(Child.closed_reason, "").not_in(NEVER_COUNTED))
+                   Child.merged_into_id.is_(None), sa.func.coalesce(Child.closed_reason, "").not_in(NEVER_COUNTED),
+                   # a child placed in the area in some month is there now or was handed over
+                   # (without this, a puskesmas' trend looked up every child of the kabupaten)
+                   sa.or_(Child.posyandu_id.in_(area.posyandu_ids()),
+                          Child.id.in_(sa.select(ChildTransfer.child_id))))
             # MATERIALIZED: the per-child lookups run once per child, not once per child and month
             .cte("kids").prefix_with("MATERIALIZED"))
     T = ChildTransfer.__table__
