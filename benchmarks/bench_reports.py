@@ -541,9 +541,15 @@ def _time_get(port: int, path: str, token: str, runs: int, warmup: int = 3) -> d
 
 
 def _time_sql(dsn: str, sql: str, params: dict, runs: int, warmup: int = 3) -> dict:
+    """p50/p95 of ``sql`` from a plain psycopg connection, with the session settings the app's
+    report transactions use (``reports.cohort.report_settings``: work_mem, no JIT), so that the
+    floor is not slower for want of memory the app has."""
     import psycopg
+    from posyandu.reports.cohort import REPORT_WORK_MEM
     latencies = []
     with psycopg.connect(dsn) as conn:
+        conn.execute(f"SET work_mem = '{REPORT_WORK_MEM}'")
+        conn.execute("SET jit = off")
         for i in range(warmup + runs):
             t = time.perf_counter()
             rows = conn.execute(sql, params).fetchall()

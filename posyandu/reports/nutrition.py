@@ -1,7 +1,7 @@
 """Nutrition status of an area for a month (issue 8 §3), from the report summary.
 
-* ``nutrition_counts(area, month) -> (per_posyandu, per_sex_age)``
-    ``{posyandu_id: {count: n}}`` and ``{(sex, age_group): {count: n}}`` for the month's records
+* ``nutrition_counts(area, month, by="posyandu") -> (per_group, per_sex_age)``
+    ``{area key at level by: {count: n}}`` and ``{(sex, age_group): {count: n}}`` for the month's records
     (``report_child_month``, one per child, the last valid weighing of the month) of children
     0-59 months: measured, per-category counts of BB/U, TB/U, BB/TB, IMT/U and LiLA, the
     anthro-style numerators and denominators of each prevalence, and the exclusions. Plus the
@@ -34,9 +34,10 @@ import numpy as np
 import sqlalchemy as sa
 
 from ..core import prevalence
-from .areas import Area, Month
-from .cohort import (breakdown_columns, breakdown_rows, group_keys, grouping_sets, groups, latest_birth_for_age,
-                     month_children, report_settings, resolve_by, roll_up)
+from .areas import Area, Month, group_column
+from ..regions.models import Posyandu
+from .cohort import (breakdown_columns, breakdown_rows, grouping_sets, groups, latest_birth_for_age, month_children,
+                     report_settings, resolve_by)
 from .document import ROW_LEVEL, Column, ReportDocument, Table
 from .models import ReportChildMonth
 from .registry import register
@@ -167,23 +168,33 @@ def month_records_where(area: Area, month: Month):
                    sa.or_(S.c.age_days.is_(None), S.c.age_days <= prevalence.AGE_LIMIT_DAYS))
 
 
-def nutrition_counts(area: Area, month: Month) -> tuple[dict, dict]:
-    """``({posyandu_id: {count: n}}, {(sex, age_group): {count: n}})`` (see module doc), S
-    included: two statements (the month's records, the target children), each grouping by
-    posyandu and by sex and age group in one pass (``cohort.grouping_sets``)."""
+def nutrition_counts(area: Area, month: Month, by: str = "posyandu") -> tuple[dict, dict]:
+    """``({group: {count: n}}, {(sex, age_group): {count: n}})`` (see module doc), S included,
+    a group per area of level ``by`` (its key as ``areas.group_column`` gives it: the posyandu
+    id, the puskesmas id, the undotted desa or kecamatan code). Two statements (the month's
+    records, the target children), each grouping by area and by sex and age group in one pass
+    (``cohort.grouping_sets``). Grouping by the breakdown level in SQL, not by posyandu and then
+    in Python, returns 18 rows for a kabupaten by kecamatan instead of 1,500."""
     keys = count_keys()
-    per_posyandu: dict = {}
+    per_group: dict = {}
     per_sex_age: dict = {}
 
     def bucket(index, row):
         if index == 0:
-            return per_posyandu.setdefault(row["posyandu_id"], dict.fromkeys(keys, 0))
+            return per_group.setdefault(row["area"], dict.fromkeys(keys, 0))
         return per_sex_age.setdefault((int(row["sex"]), row["age_group"]), dict.fromkeys(keys, 0))
 
-    sets = (("posyandu_id",), ("sex", "age_group"))
+    def placed(posyandu_column, source):
+        """(group expression, FROM clause): the posyandu itself, or its area of level ``by``."""
+        if by == "posyandu":
+            return posyandu_column, source
+        return group_column(by, Posyandu), source.join(Posyandu, Posyandu.id == posyandu_column)
+
+    sets = (("area",), ("sex", "age_group"))
     record_columns = _record_columns()
-    for index, row in grouping_sets({"posyandu_id": S.c.posyandu_id, "sex": S.c.sex,
-                                     "age_group": _age_group(S.c.age_months)}, sets, record_columns,
+    group, source = placed(S.c.posyandu_id, S)
+    for index, row in grouping_sets({"area": group, "sex": S.c.sex, "age_group": _age_group(S.c.age_months)},
+                                    sets, record_columns, select_from=source,
                                     where=month_records_where(area, month)):
         b = bucket(index, row)
         for column in record_columns:
@@ -193,10 +204,11 @@ def nutrition_counts(area: Area, month: Month) -> tuple[dict, dict]:
     end = month.last_day
     age = sa.case(*((target.c.birth_date > latest_birth_for_age(end, high + 1), key)
                     for key, _low, high, *_ in AGE_GROUPS), else_="24_59")
-    for index, row in grouping_sets({"posyandu_id": target.c.posyandu_id, "sex": target.c.sex, "age_group": age},
-                                    sets, [sa.func.count().label("n")], select_from=target):
+    group, source = placed(target.c.posyandu_id, target)
+    for index, row in grouping_sets({"area": group, "sex": target.c.sex, "age_group": age},
+                                    sets, [sa.func.count().label("n")], select_from=source):
         bucket(index, row)["target"] = int(row["n"])
-    return per_posyandu, per_sex_age
+    return per_group, per_sex_age
 
 
 def _prevalence(k: int, n: int, N: int) -> tuple[float | None, float | None, float | None]:
@@ -308,7 +320,7 @@ def sex_age_rows(counts: dict, derive, language_labels: bool = False) -> list[di
 
 def nutrition_status(scope, area: Area, month: Month, by: str | None = None) -> dict:
     """The area's headline numbers (see module doc)."""
-    _per_posyandu, per_sex_age = nutrition_counts(area, month)
+    _per_group, per_sex_age = nutrition_counts(area, month, area.level)
     totals = _sum(per_sex_age, count_keys(), lambda s, a: True)
     derive = make_derive(totals["measured"])
     derive(totals)
@@ -350,8 +362,7 @@ def nutrition_document(scope, area: Area, month: Month, options: dict) -> Report
     directory = posyandu_directory(area)
     group_list = groups(area, by, directory)
     keys = count_keys()
-    per_posyandu, per_sex_age = nutrition_counts(area, month)
-    by_group = roll_up({(p,): v for p, v in per_posyandu.items()}, group_keys(directory, by), keys)
+    by_group, per_sex_age = nutrition_counts(area, month, by)
     N = sum(v.get("measured", 0) for v in per_sex_age.values())
     derived: list = []
     derive = make_derive(N, derived)
