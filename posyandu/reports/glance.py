@@ -70,23 +70,21 @@ def nutrition_counts(area: Area, first: Month, last: Month) -> dict:
     the nutrition summary table ``report_child_month`` (one record per child and month, placed
     at her posyandu of the month's last day; ``reports.nutrition``'s definitions: 0-59 completed
     months and at most 1826 days at the visit, flagged z-scores left out, oedema a wasting and
-    underweight case). One GROUP BY over the months."""
-    from .nutrition import S, _valid
+    underweight case, a z from a value implausible against the previous visit left out, as in
+    the nutrition report: ``nutrition.record_rows``). One GROUP BY over the months."""
+    from .nutrition import S, record_rows
     s = S.c
-    oedema = s.oedema.is_(True)
-    ha, wa, wh = _valid(s.zlen, s.flen), _valid(s.zwei, s.fwei), _valid(s.zwfl, s.fwfl)
-    columns = [sa.func.count().label("measured"), _count(s.weighed.is_(True)).label("weighed"),
-               _count(s.is_2t.is_(True)).label("two_t"), _count(s.is_bgm.is_(True)).label("bgm"),
-               _count(ha).label("stunting_n"), _count(sa.and_(ha, s.zlen < -2)).label("stunting_k"),
-               _count(sa.or_(wh, oedema)).label("wasting_n"),
-               _count(sa.or_(oedema, sa.and_(wh, s.zwfl < -2))).label("wasting_k"),
-               _count(sa.or_(wa, oedema)).label("underweight_n"),
-               _count(sa.or_(oedema, sa.and_(wa, s.zwei < -2))).label("underweight_k")]
-    query = (sa.select(s.posyandu_id, s.month, *columns)
-             .where(s.month >= first.index, s.month <= last.index, s.posyandu_id.in_(area.posyandu_ids()),
-                    s.age_months >= 0, s.age_months <= 59,
-                    sa.or_(s.age_days.is_(None), s.age_days <= prevalence.AGE_LIMIT_DAYS))
-             .group_by(s.posyandu_id, s.month))
+    r = record_rows(sa.and_(s.month >= first.index, s.month <= last.index, s.posyandu_id.in_(area.posyandu_ids()),
+                            s.age_months >= 0, s.age_months <= 59,
+                            sa.or_(s.age_days.is_(None), s.age_days <= prevalence.AGE_LIMIT_DAYS)),
+                    extra=(s.weighed, s.is_2t, s.is_bgm))
+    c = r.c
+    columns = [sa.func.count().label("measured"), _count(c.weighed.is_(True)).label("weighed"),
+               _count(c.is_2t.is_(True)).label("two_t"), _count(c.is_bgm.is_(True)).label("bgm"),
+               sa.func.count(c.ha_class).label("stunting_n"), _count(c.ha_class >= 2).label("stunting_k"),
+               sa.func.count(c.wh_class).label("wasting_n"), _count(c.wh_class.between(2, 3)).label("wasting_k"),
+               sa.func.count(c.wa_class).label("underweight_n"), _count(c.wa_class >= 2).label("underweight_k")]
+    query = sa.select(c.posyandu_id, c.month, *columns).group_by(c.posyandu_id, c.month)
     return {(row.posyandu_id, int(row.month)): {k: int(row._mapping[k] or 0) for k in NUTRITION_SUMS}
             for row in db.session.execute(query)}
 

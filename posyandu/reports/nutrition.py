@@ -105,10 +105,6 @@ def _count(condition):
     return sa.func.count().filter(condition)
 
 
-def _valid(z, flag):
-    return sa.and_(z.is_not(None), flag.is_not(True))
-
-
 def _age_group(age):
     return sa.case(*((age <= high, key) for key, _low, high, *_ in AGE_GROUPS))
 
@@ -121,43 +117,53 @@ def count_keys() -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-def _plausible(column):
-    """NULL or false (``IS NOT TRUE``: one test per row instead of two)."""
-    return column.is_not(True)
-
-
-@lru_cache(maxsize=1)
-def _record_columns() -> tuple:
-    """The labelled counts of a month's records (built once: immutable SQL constructs)."""
+def record_rows(where, *, name: str = "records", extra=()):
+    """Subquery of the summary rows matching ``where`` with what the counts need, each row's
+    standing on the three indexes worked out once: ``ha_class`` / ``wa_class`` / ``wh_class``
+    NULL when the z does not count (absent, flagged by WHO, or computed from a weight or length
+    found implausible against the previous visit: such a value decides nothing), 3 below -3, 2
+    below -2, 9 above +2 (weight-for-height), else 0; oedema counts as 3 for weight-for-age and
+    weight-for-height (anthro's -3.1). ``OFFSET 0`` keeps PostgreSQL from inlining the
+    subquery, which would evaluate the tests again inside each count (measured: 140 -> 110 ms
+    for a kabupaten month, 86,000 rows). ``extra``: more summary columns to carry."""
     s = S.c
-    oedema = s.oedema.is_(True)
-    # a z counts when present, not flagged by WHO, and not computed from a weight or length
-    # found implausible against the previous visit (such a value decides nothing)
-    weight_ok, length_ok = _plausible(s.weight_implausible), _plausible(s.length_implausible)
-    ha = sa.and_(_valid(s.zlen, s.flen), length_ok)
-    wa = sa.and_(_valid(s.zwei, s.fwei), weight_ok)
-    wh = sa.and_(_valid(s.zwfl, s.fwfl), weight_ok, length_ok)
+    oedema, weight_bad, length_bad = s.oedema.is_(True), s.weight_implausible.is_(True), s.length_implausible.is_(True)
+    ha = sa.case((sa.or_(s.zlen.is_(None), s.flen.is_(True), length_bad), sa.null()),
+                 (s.zlen < -3, 3), (s.zlen < -2, 2), else_=0)
+    wa = sa.case((oedema, 3), (sa.or_(s.zwei.is_(None), s.fwei.is_(True), weight_bad), sa.null()),
+                 (s.zwei < -3, 3), (s.zwei < -2, 2), else_=0)
+    wh = sa.case((oedema, 3), (sa.or_(s.zwfl.is_(None), s.fwfl.is_(True), weight_bad, length_bad), sa.null()),
+                 (s.zwfl < -3, 3), (s.zwfl < -2, 2), (s.zwfl > 2, 9), else_=0)
+    return (sa.select(s.month, s.posyandu_id, s.sex, _age_group(s.age_months).label("age_group"),
+                      ha.label("ha_class"), wa.label("wa_class"), wh.label("wh_class"),
+                      s.flen, s.fwei, s.fwfl, s.fbmi, s.weight_implausible, s.length_implausible, s.oedema,
+                      *(s[column] for _index, column in CATEGORY_INDEXES), *extra)
+            .where(where).offset(0).subquery(name))
+
+
+def record_columns(r) -> list:
+    """The labelled counts over ``r`` (a :func:`record_rows` subquery)."""
+    c = r.c
     columns = [
         sa.func.count().label("measured"),
-        _count(ha).label("n_ha"), _count(sa.and_(ha, s.zlen < -2)).label("ha_2"),
-        _count(sa.and_(ha, s.zlen < -3)).label("ha_3"),
-        _count(sa.or_(wa, oedema)).label("n_wa"), _count(sa.or_(oedema, sa.and_(wa, s.zwei < -2))).label("wa_2"),
-        _count(sa.or_(oedema, sa.and_(wa, s.zwei < -3))).label("wa_3"),
-        _count(sa.or_(wh, oedema)).label("n_wh"), _count(sa.or_(oedema, sa.and_(wh, s.zwfl < -2))).label("wh_2"),
-        _count(sa.or_(oedema, sa.and_(wh, s.zwfl < -3))).label("wh_3"),
-        _count(sa.and_(sa.not_(oedema), wh, s.zwfl > 2)).label("wh_p2"),
-        _count(sa.or_(s.flen.is_(True), s.fwei.is_(True), s.fwfl.is_(True), s.fbmi.is_(True),
-                      s.weight_implausible.is_(True), s.length_implausible.is_(True))).label("excluded"),
-        _count(s.flen.is_(True)).label("flag_ha"), _count(s.fwei.is_(True)).label("flag_wa"),
-        _count(s.fwfl.is_(True)).label("flag_wh"), _count(s.fbmi.is_(True)).label("flag_bmi"),
-        _count(s.weight_implausible.is_(True)).label("implausible_weight"),
-        _count(s.length_implausible.is_(True)).label("implausible_length"),
-        _count(oedema).label("oedema"),
+        sa.func.count(c.ha_class).label("n_ha"), _count(c.ha_class >= 2).label("ha_2"),
+        _count(c.ha_class == 3).label("ha_3"),
+        sa.func.count(c.wa_class).label("n_wa"), _count(c.wa_class >= 2).label("wa_2"),
+        _count(c.wa_class == 3).label("wa_3"),
+        sa.func.count(c.wh_class).label("n_wh"), _count(c.wh_class.between(2, 3)).label("wh_2"),
+        _count(c.wh_class == 3).label("wh_3"), _count(c.wh_class == 9).label("wh_p2"),
+        _count(sa.or_(c.flen.is_(True), c.fwei.is_(True), c.fwfl.is_(True), c.fbmi.is_(True),
+                      c.weight_implausible.is_(True), c.length_implausible.is_(True))).label("excluded"),
+        _count(c.flen.is_(True)).label("flag_ha"), _count(c.fwei.is_(True)).label("flag_wa"),
+        _count(c.fwfl.is_(True)).label("flag_wh"), _count(c.fbmi.is_(True)).label("flag_bmi"),
+        _count(c.weight_implausible.is_(True)).label("implausible_weight"),
+        _count(c.length_implausible.is_(True)).label("implausible_length"),
+        _count(c.oedema.is_(True)).label("oedema"),
     ]
     for index, column in CATEGORY_INDEXES:
         for code, *_ in categories()[index]:
-            columns.append(_count(s[column] == code).label(category_key(code)))
-    return tuple(columns)
+            columns.append(_count(c[column] == code).label(category_key(code)))
+    return columns
 
 
 def month_records_where(area: Area, month: Month):
@@ -191,13 +197,13 @@ def nutrition_counts(area: Area, month: Month, by: str = "posyandu") -> tuple[di
         return group_column(by, Posyandu), source.join(Posyandu, Posyandu.id == posyandu_column)
 
     sets = (("area",), ("sex", "age_group"))
-    record_columns = _record_columns()
-    group, source = placed(S.c.posyandu_id, S)
-    for index, row in grouping_sets({"area": group, "sex": S.c.sex, "age_group": _age_group(S.c.age_months)},
-                                    sets, record_columns, select_from=source,
-                                    where=month_records_where(area, month)):
+    records = record_rows(month_records_where(area, month))
+    counts = record_columns(records)
+    group, source = placed(records.c.posyandu_id, records)
+    for index, row in grouping_sets({"area": group, "sex": records.c.sex, "age_group": records.c.age_group},
+                                    sets, counts, select_from=source):
         b = bucket(index, row)
-        for column in record_columns:
+        for column in counts:
             b[column.name] = int(row[column.name] or 0)
     # S: the target children, by their age at the month's end
     target = month_children(area, month, name="nutrition_target")

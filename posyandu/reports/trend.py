@@ -24,7 +24,7 @@ from .areas import Area, Month
 from .cohort import report_settings
 from .document import Column, ReportDocument, Table
 from .models import ReportChildMonth
-from .nutrition import INDICATORS, _record_columns, count_keys, make_derive
+from .nutrition import INDICATORS, count_keys, make_derive, record_columns, record_rows
 from .registry import register
 from .skdn import SUM_KEYS as SKDN_KEYS
 from .skdn import derive as skdn_derive
@@ -58,7 +58,8 @@ def trend_rows(area: Area, month: Month, months: int, *, with_skdn: bool = True)
     posyandu_ids = db.session.execute(area.posyandu_ids()).scalars().all()
     where = sa.and_(S.c.month.in_([first.shift(k).index for k in range(months)]), S.c.posyandu_id.in_(posyandu_ids),
                     S.c.age_months >= 0, S.c.age_months <= 59)
-    query = sa.select(S.c.month, *_record_columns()).where(where).group_by(S.c.month)
+    records = record_rows(where)
+    query = sa.select(records.c.month, *record_columns(records)).group_by(records.c.month)
     keys = count_keys()
     by_month = {int(r["month"]): r for r in db.session.execute(query).mappings()}
     skdn_by_month = skdn_totals_by_month(area, first, month) if with_skdn else {}
