@@ -298,6 +298,11 @@ def _compute_and_write(session, scope, events, children, existing, items, loaded
     snapshots: dict[int, dict] = {}
     new_rows: dict = {}
     created_seq = 0
+    # the report summary's months that these writes can change (every child's, together)
+    summary_months: set = set()
+
+    def touch_month(day) -> None:
+        summary_months.add(day.year * 12 + day.month - 1)
 
     for cid, child_events in writers.items():
         child = children[cid]
@@ -315,6 +320,7 @@ def _compute_and_write(session, scope, events, children, existing, items, loaded
                 created_seq += 1
                 row = {"id": mid, **values, **assessment.visit_values(child, values), "created_at": created_at}
                 back_dated = any(r["measured_on"] >= values["measured_on"] for r in live.values())
+                touch_month(values["measured_on"])
                 rewrite_all |= back_dated
                 live[mid] = row
                 new_rows[mid] = (row, pos, child, items[pos]["data"].get("client_updated_at"), loaded[pos])
@@ -325,9 +331,11 @@ def _compute_and_write(session, scope, events, children, existing, items, loaded
             elif kind == "update":
                 after, changes, loaded_edit = payload
                 row = live[mid]
+                touch_month(row["measured_on"])
                 for key, value in after.items():
                     row[key] = value
                 row.update(assessment.visit_values(child, {**row, **after}))
+                touch_month(row["measured_on"])
                 row["_edit"] = (after, loaded_edit)
                 others = len(live) > 1
                 relevant = others and bool(_TREND_INPUTS & set(changes))
@@ -337,6 +345,7 @@ def _compute_and_write(session, scope, events, children, existing, items, loaded
                 audit_rows.append((pos, _audit_row("update", mid, changes, child, audit_user, request_id, now)))
             elif kind == "delete":
                 gone[mid] = live.pop(mid)   # keeps the trend values it had when it was deleted
+                touch_month(gone[mid]["measured_on"])
                 rewrite_all = True
                 deleted_ids.append(mid)
                 audit_rows.append((pos, _audit_row("delete", mid, {"deleted_at": [None, now.isoformat()]}, child,
@@ -353,6 +362,7 @@ def _compute_and_write(session, scope, events, children, existing, items, loaded
                    if mid not in edited_ids and any(before[k] != rows[mid][k] for k in _TREND_KEYS)]
         for mid in changed:
             trend_rows.append({"id": mid, **{k: rows[mid][k] for k in _TREND_KEYS}})
+            touch_month(rows[mid]["measured_on"])
         changed = [mid for mid in changed if mid not in gone]   # a deleted row is noted as deleted
         for kind, pos, mid, _ in child_events:
             if kind in ("create", "update"):
@@ -406,7 +416,9 @@ def _compute_and_write(session, scope, events, children, existing, items, loaded
             if deletes:
                 session.execute(_UPDATE_DELETED, deletes)
             ops._bulk_trend_update(session, trend_rows, now)
-            refresh_child_months(session, list(writers))
+            # only the months written (and those whose statuses the writes changed): a push of
+            # this month's visits recomputes one month per child, not each child's five years
+            refresh_child_months(session, list(writers), sorted(summary_months))
             savepoint.commit()
         except (sa.exc.IntegrityError, sa.exc.DataError):
             # e.g. a concurrent request inserted one of these ids: the per-record path decides

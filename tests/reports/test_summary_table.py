@@ -90,6 +90,13 @@ class Driver:
         if self.measurements[:-3] and self.rng.random() < 0.5:
             records.append({"entity": "measurement", "op": "delete", "id": self.rng.choice(self.measurements[:-3]),
                             "base_version": None})
+        if self.measurements[:-3] and self.rng.random() < 0.5:  # an edit moving a visit to another day
+            mid = self.rng.choice(self.measurements[:-3])
+            stored = self.call("get", f"/measurements/{mid}")
+            if stored.status_code == 200 and not stored.get_json().get("deleted_at"):
+                records.append({"entity": "measurement", "id": mid, "base_version": stored.get_json()["version"],
+                                "data": {"measured_on": self.day().isoformat(),
+                                         "weight_kg": round(self.rng.uniform(7, 13), 1)}})
         self.call("post", "/sync/push", json={"records": records})
 
     def move(self):
