@@ -179,7 +179,16 @@ _LEVEL_NAMES = {"puskesmas": ("Puskesmas", "Health centre"), "desa": ("Desa/kelu
 REPORT_WORK_MEM = "64MB"
 
 
-def report_settings() -> None:
+#: Planner costs for the reports that read a whole month of the summary in one aggregate
+#: (``report_settings(parallel=True)``): PostgreSQL's defaults (1000 and 0.1) kept the nutrition
+#: report's two statements just below parallel plans that the benchmark's hand-written floor
+#: statement gets by default; with two workers a kabupaten's report took 198 ms instead of 218
+#: (100,000 children; benchmarks/bench_reports.py). Not for every report: SKDN and the trend
+#: were no faster.
+PARALLEL_COSTS = {"parallel_setup_cost": "100", "parallel_tuple_cost": "0.01"}
+
+
+def report_settings(parallel: bool = False) -> None:
     """Session settings for the report queries of this transaction (``SET LOCAL``: they end
     with it). PostgreSQL: no JIT — the generated IDL/IBL expressions are large, and compiling
     them with LLVM took minutes where running them takes seconds (100,000 children) — a
@@ -190,9 +199,11 @@ def report_settings() -> None:
     children)."""
     from ..extensions import db
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT set_config('jit', 'off', true), set_config('work_mem', :work_mem, true), "
-                                   "set_config('plan_cache_mode', 'force_custom_plan', true)"),
-                           {"work_mem": REPORT_WORK_MEM})
+        settings = {"jit": "off", "work_mem": REPORT_WORK_MEM, "plan_cache_mode": "force_custom_plan",
+                    **(PARALLEL_COSTS if parallel else {})}
+        names = list(settings)
+        db.session.execute(sa.text("SELECT " + ", ".join(f"set_config(:n{i}, :v{i}, true)" for i in range(len(names)))),
+                           {**{f"n{i}": n for i, n in enumerate(names)}, **{f"v{i}": settings[n] for i, n in enumerate(names)}})
 
 
 def group_keys(directory: list[dict], by: str) -> dict:

@@ -364,7 +364,7 @@ def notes(month: Month) -> tuple[list[str], list[str]]:
                          "wasting, underweight and overweight with WHO anthro's 95% CI, by area, sex and age group.")
 def nutrition_document(scope, area: Area, month: Month, options: dict) -> ReportDocument:
     by = resolve_by(area, options.get("by"))
-    report_settings()
+    report_settings(parallel=True)
     directory = posyandu_directory(area)
     group_list = groups(area, by, directory)
     keys = count_keys()
