@@ -80,3 +80,44 @@ class ReportChildMonth(db.Model):
                                      "trend_status", "is_2t", "is_bgm", "vitamin_a", "exclusive_breastfeeding",
                                      "has_kia_book"]),
     )
+
+
+#: The nutrition report's additive counts stored per posyandu and month (migration 0012 made
+#: one column each; ``reports.month_cache`` is bypassed if ``nutrition.count_keys()`` differs,
+#: e.g. after the growth rules gained a category, until a migration adds the column).
+CACHED_KEYS = (
+    "target", "measured", "n_ha", "ha_2", "ha_3", "n_wa", "wa_2", "wa_3", "n_wh", "wh_2", "wh_3", "wh_p2", "excluded",
+    "flag_ha", "flag_wa", "flag_wh", "flag_bmi", "implausible_weight", "implausible_length", "oedema",
+    "cat_bbu_severely_underweight", "cat_bbu_underweight", "cat_bbu_normal", "cat_bbu_risk_of_overweight",
+    "cat_tbu_severely_stunted", "cat_tbu_stunted", "cat_tbu_normal", "cat_tbu_tall", "cat_bbtb_severely_wasted",
+    "cat_bbtb_wasted", "cat_bbtb_normal", "cat_bbtb_possible_risk_of_overweight", "cat_bbtb_overweight",
+    "cat_bbtb_obese", "cat_imtu_severely_wasted", "cat_imtu_wasted", "cat_imtu_normal",
+    "cat_imtu_possible_risk_of_overweight", "cat_imtu_overweight", "cat_imtu_obese", "cat_lila_severe_acute",
+    "cat_lila_moderate_acute", "cat_lila_normal")
+
+#: Per month, posyandu, sex and age group: the nutrition report's counts (reports/month_cache.py).
+report_month_counts = sa.Table(
+    "report_month_counts", db.metadata,
+    sa.Column("month", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("posyandu_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("sex", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("age_group", sa.String(8), primary_key=True),
+    *(sa.Column(key, sa.Integer, nullable=False, server_default="0") for key in CACHED_KEYS))
+
+#: Per month and posyandu: the snapshot (``pg_current_snapshot()`` as text) its counts were taken after.
+report_month_cached = sa.Table(
+    "report_month_cached", db.metadata,
+    sa.Column("month", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("posyandu_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("snapshot", sa.Text, nullable=False),
+    sa.Column("computed_at", UTCDateTime, nullable=False))
+
+#: Written by triggers (migration 0012): a posyandu's month (NULL: every month) changed in
+#: transaction ``txid`` (``pg_current_xact_id()`` as text).
+report_dirty = sa.Table(
+    "report_dirty", db.metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("posyandu_id", sa.Integer, nullable=False),
+    sa.Column("month", sa.Integer, nullable=True),
+    sa.Column("txid", sa.Text, nullable=False),
+    sa.Index("ix_report_dirty_posyandu_month", "posyandu_id", "month"))

@@ -177,15 +177,35 @@ def month_records_where(area: Area, month: Month):
 def nutrition_counts(area: Area, month: Month, by: str = "posyandu") -> tuple[dict, dict]:
     """``({group: {count: n}}, {(sex, age_group): {count: n}})`` (see module doc), S included,
     a group per area of level ``by`` (its key as ``areas.group_column`` gives it: the posyandu
-    id, the puskesmas id, the undotted desa or kecamatan code). Two statements (the month's
-    records, the target children), each grouping by area and by sex and age group in one pass
+    id, the puskesmas id, the undotted desa or kecamatan code). On PostgreSQL added up from the
+    per-posyandu counts of ``reports.month_cache`` (recomputing the posyandu whose data changed),
+    elsewhere :func:`direct_counts`."""
+    from . import month_cache
+    if month_cache.usable():
+        return month_cache.counts(area, month, by)
+    return direct_counts(area, month, by)
+
+
+def posyandu_rows(area, month: Month) -> dict:
+    """``{(posyandu_id, sex, age_group): {count: n}}`` of ``area`` (anything with
+    ``posyandu_ids()``) in ``month``, S included: what ``reports.month_cache`` stores."""
+    per_group, _ = direct_counts(area, month, "posyandu", split=True)
+    return per_group
+
+
+def direct_counts(area: Area, month: Month, by: str = "posyandu", *, split: bool = False) -> tuple[dict, dict]:
+    """:func:`nutrition_counts` from the summary rows: two statements (the month's records, the
+    target children), each grouping by area and by sex and age group in one pass
     (``cohort.grouping_sets``). Grouping by the breakdown level in SQL, not by posyandu and then
-    in Python, returns 18 rows for a kabupaten by kecamatan instead of 1,500."""
+    in Python, returns 18 rows for a kabupaten by kecamatan instead of 1,500. ``split``: one
+    grouping by (area, sex, age group) instead (the first dict keyed by those triples)."""
     keys = count_keys()
     per_group: dict = {}
     per_sex_age: dict = {}
 
     def bucket(index, row):
+        if split:
+            return per_group.setdefault((row["area"], int(row["sex"]), row["age_group"]), dict.fromkeys(keys, 0))
         if index == 0:
             return per_group.setdefault(row["area"], dict.fromkeys(keys, 0))
         return per_sex_age.setdefault((int(row["sex"]), row["age_group"]), dict.fromkeys(keys, 0))
@@ -196,7 +216,7 @@ def nutrition_counts(area: Area, month: Month, by: str = "posyandu") -> tuple[di
             return posyandu_column, source
         return group_column(by, Posyandu), source.join(Posyandu, Posyandu.id == posyandu_column)
 
-    sets = (("area",), ("sex", "age_group"))
+    sets = (("area", "sex", "age_group"),) if split else (("area",), ("sex", "age_group"))
     records = record_rows(month_records_where(area, month))
     counts = record_columns(records)
     group, source = placed(records.c.posyandu_id, records)

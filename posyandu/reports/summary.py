@@ -264,7 +264,13 @@ def summary_rows(session) -> list[tuple]:
 
 
 def rebuild_summary(session, progress: bool = False, batch_children: int = 2000) -> int:
-    """Empty the summary and refill it child batch by child batch (keyset on ``child.id``)."""
+    """Empty the summary and refill it child batch by child batch (keyset on ``child.id``).
+    On PostgreSQL without the report triggers (millions of rows), and the nutrition report's
+    per-posyandu counts are emptied instead (``month_cache.clear``, in this transaction)."""
+    from . import month_cache
+    if session.get_bind().dialect.name == "postgresql":
+        month_cache.clear(session)
+        session.execute(sa.text("SELECT set_config('posyandu.skip_report_dirty', 'on', true)"))
     session.execute(sa.delete(_S))
     bar = None
     if progress and sys.stderr.isatty():

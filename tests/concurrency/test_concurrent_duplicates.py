@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -391,3 +391,96 @@ def test_visits_merged_into_one_summary_row_at_once_match_a_recomputation(race):
         assert [status for status, _ in results] == [201, 201, 201, 201, 200], results
         with app.app_context():
             assert summary_rows(db.session) == summary_rows_from_scratch(db.session)
+
+
+def test_nutrition_reports_read_while_visits_are_recorded_stay_right(race):
+    """The nutrition report adds up per-posyandu counts stored by earlier reports
+    (reports.month_cache): reports requested while phones record visits (each request its own
+    transaction, committing in any order) must leave counts equal to a direct computation; a
+    report after them recomputes nothing, and a new visit makes exactly its posyandu stale."""
+    from posyandu.reports import month_cache, nutrition
+    from posyandu.reports.areas import Month, _lookup
+
+    app, tokens, ids = race
+    report = "/api/v1/reports/nutrition-status?level=kabupaten&code=35.25&month=2026-03&by=posyandu"
+    for round_ in range(ROUNDS // 2):
+        child_id = new_child_row(app, ids["posyandu_a1"], birth_date=date(2025, 1, 10))
+        visits = [{"id": str(uuid.uuid4()), "child_id": str(child_id), "measured_on": f"2026-03-{10 + k:02d}",
+                   "weight_kg": 8.4 + k / 10, "length_cm": 71.0 + k, "measure_method": "lying"} for k in range(3)]
+        results = together(app, *(("POST", "/api/v1/measurements", body, tokens["kader_a1"]) for body in visits),
+                           ("GET", report, None, tokens["admin"]), ("GET", report, None, tokens["admin"]))
+        assert sorted(status for status, _ in results) == [200, 200, 201, 201, 201], results
+    with app.app_context():
+        area = _lookup("kabupaten", "35.25")
+        for month in (Month(2026, 2), Month(2026, 3)):
+            assert month_cache.counts(area, month, "posyandu") == nutrition.direct_counts(area, month, "posyandu")
+        db.session.commit()
+        assert month_cache.stale_posyandu(area, Month(2026, 3)) == []
+    client = app.test_client()
+    body = {"id": str(uuid.uuid4()), "child_id": str(child_id), "measured_on": "2026-03-25", "weight_kg": 8.9,
+            "length_cm": 74.0, "measure_method": "lying"}
+    assert client.post("/api/v1/measurements", json=body, headers=tokens["kader_a1"]).status_code == 201
+    with app.app_context():
+        assert month_cache.stale_posyandu(_lookup("kabupaten", "35.25"), Month(2026, 3)) == [ids["posyandu_a1"]]
+        db.session.rollback()
+
+
+def test_stored_nutrition_counts_follow_each_kind_of_write(race):
+    """Across real commits only the triggers' marks tell the stored counts (reports.month_cache)
+    they are stale. After each kind of write, the kabupaten's counts of three months read
+    through the cache equal a direct computation: a late-entered first visit of a child
+    registered today (she then counts in S of later months where she has no record), an edit
+    moving a visit to another month, a delete, a sex correction (S per sex, every month), a
+    hand-over to another posyandu (both posyandu, every month after it)."""
+    from posyandu.reports import month_cache, nutrition
+    from posyandu.reports.areas import Month, _lookup
+
+    app, tokens, ids = race
+    months = (Month(2026, 1), Month(2026, 3), Month(2026, 5))
+
+    def check():
+        with app.app_context():
+            area = _lookup("kabupaten", "35.25")
+            for month in months:
+                assert month_cache.counts(area, month, "posyandu") == nutrition.direct_counts(area, month, "posyandu")
+            db.session.commit()  # keep the counts: the next write must make them stale by itself
+
+    client = app.test_client()
+    kader, admin = tokens["kader_a1"], tokens["admin"]
+    child_id = new_child_row(app, ids["posyandu_a1"], birth_date=date(2025, 6, 1))
+    check()
+    visit = {"id": str(uuid.uuid4()), "child_id": str(child_id), "measured_on": "2026-01-15", "weight_kg": 8.1,
+             "length_cm": 70.0, "measure_method": "lying"}
+    assert client.post("/api/v1/measurements", json=visit, headers=kader).status_code == 201
+    check()
+    later = {**visit, "id": str(uuid.uuid4()), "measured_on": "2026-03-12", "weight_kg": 8.6, "length_cm": 72.5}
+    assert client.post("/api/v1/measurements", json=later, headers=kader).status_code == 201
+    check()
+    assert client.patch(f"/api/v1/measurements/{later['id']}", json={"measured_on": "2026-05-02"},
+                        headers=kader).status_code == 200
+    check()
+    # a child registered long ago (her records mark only their own months) with one January
+    # visit: correcting her sex changes S per sex in March, where she has no record
+    old_child = new_child_row(app, ids["posyandu_a1"], birth_date=date(2025, 2, 1))
+    with app.app_context():
+        from posyandu.children.models import Child
+        db.session.execute(sa.update(Child).where(Child.id == old_child)
+                           .values(created_at=datetime(2025, 3, 1, tzinfo=timezone.utc)))
+        db.session.commit()
+    first = {**visit, "id": str(uuid.uuid4()), "child_id": str(old_child), "measured_on": "2026-01-20"}
+    assert client.post("/api/v1/measurements", json=first, headers=kader).status_code == 201
+    check()
+    assert client.patch(f"/api/v1/children/{old_child}", json={"sex": 1}, headers=admin).status_code == 200
+    check()
+    assert client.patch(f"/api/v1/children/{child_id}", json={"sex": 1}, headers=admin).status_code == 200
+    check()
+    assert client.delete(f"/api/v1/measurements/{visit['id']}", headers=kader).status_code == 204
+    check()
+    with app.app_context():
+        from posyandu.regions.models import Posyandu
+        other = db.session.scalars(sa.select(Posyandu.id).where(Posyandu.id != ids["posyandu_a1"],
+                                                                Posyandu.kabupaten_code == "3525")).first()
+    moved = client.post(f"/api/v1/children/{child_id}/move", json={"posyandu_id": other, "moved_on": "2026-02-10"},
+                        headers=admin)
+    assert moved.status_code in (200, 201), moved.get_json()
+    check()
