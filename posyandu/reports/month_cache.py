@@ -60,10 +60,10 @@ _COPY = ("COPY report_month_counts (month, posyandu_id, sex, age_group, " + ", "
          + ") FROM STDIN")
 
 
-def usable() -> bool:
-    from .nutrition import count_keys
+def usable(keys: tuple) -> bool:
+    """PostgreSQL, not switched off, and the report's counts ``keys`` are the stored columns."""
     return (db.session.get_bind().dialect.name == "postgresql"
-            and current_app.config.get("REPORT_MONTH_CACHE", True) and count_keys() == CACHED_KEYS)
+            and current_app.config.get("REPORT_MONTH_CACHE", True) and tuple(keys) == CACHED_KEYS)
 
 
 class _Posyandu:
@@ -89,15 +89,15 @@ def stale_posyandu(area: Area, month: Month) -> list[int]:
     return list(db.session.execute(query).scalars())
 
 
-def _recompute(ids: list[int], month: Month) -> None:
-    """Replace the counts of ``month`` for posyandu ``ids`` (see module doc)."""
-    from .nutrition import posyandu_rows
+def _recompute(ids: list[int], month: Month, compute) -> None:
+    """Replace the counts of ``month`` for posyandu ``ids`` (see module doc) with
+    ``compute(area, month)`` (``nutrition.posyandu_rows``)."""
     session = db.session
     session.execute(sa.text("SELECT pg_advisory_xact_lock(:cls, p) FROM unnest(CAST(:ids AS int[])) AS p ORDER BY p"),
                     {"cls": LOCK_CLASS, "ids": ids})
     session.execute(sa.text("LOCK TABLE report_month_cached IN ROW EXCLUSIVE MODE"))
     snapshot = session.execute(sa.text("SELECT pg_current_snapshot()::text")).scalar_one()
-    rows = posyandu_rows(_Posyandu(ids), month)
+    rows = compute(_Posyandu(ids), month)
     session.execute(sa.delete(R).where(R.c.month == month.index, R.c.posyandu_id.in_(ids)))
     if rows:  # COPY: a whole kabupaten is ~12,000 rows of 47 columns
         with session.connection().connection.driver_connection.cursor() as cursor:
@@ -118,13 +118,13 @@ def _recompute(ids: list[int], month: Month) -> None:
     session.execute(sa.delete(D).where(D.c.posyandu_id.in_(ids), sa.not_(uncovered)))
 
 
-def counts(area: Area, month: Month, by: str) -> tuple[dict, dict]:
-    """``nutrition.nutrition_counts`` from the stored counts (stale posyandu recomputed first)."""
-    from .nutrition import count_keys
+def counts(area: Area, month: Month, by: str, keys: tuple, compute) -> tuple[dict, dict]:
+    """``nutrition.nutrition_counts`` from the stored counts, stale posyandu recomputed first
+    with ``compute(area, month) -> {(posyandu_id, sex, age_group): {key: n}}``; every ``keys``
+    present in each result dict."""
     stale = stale_posyandu(area, month)
     if stale:
-        _recompute(stale, month)
-    keys = count_keys()
+        _recompute(stale, month, compute)
     group = Posyandu.id if by == "posyandu" else group_column(by, Posyandu)
     sums = [sa.func.sum(R.c[k]).label(k) for k in CACHED_KEYS]
     per_group: dict = {}

@@ -34,8 +34,9 @@ import numpy as np
 import sqlalchemy as sa
 
 from ..core import prevalence
-from .areas import Area, Month, group_column
 from ..regions.models import Posyandu
+from . import month_cache
+from .areas import Area, Month, group_column
 from .cohort import (breakdown_columns, breakdown_rows, grouping_sets, groups, latest_birth_for_age, month_children,
                      report_settings, resolve_by)
 from .document import ROW_LEVEL, Column, ReportDocument, Table
@@ -180,9 +181,9 @@ def nutrition_counts(area: Area, month: Month, by: str = "posyandu") -> tuple[di
     id, the puskesmas id, the undotted desa or kecamatan code). On PostgreSQL added up from the
     per-posyandu counts of ``reports.month_cache`` (recomputing the posyandu whose data changed),
     elsewhere :func:`direct_counts`."""
-    from . import month_cache
-    if month_cache.usable():
-        return month_cache.counts(area, month, by)
+    keys = count_keys()
+    if month_cache.usable(keys):
+        return month_cache.counts(area, month, by, keys, posyandu_rows)
     return direct_counts(area, month, by)
 
 

@@ -413,7 +413,7 @@ def test_nutrition_reports_read_while_visits_are_recorded_stay_right(race):
     with app.app_context():
         area = _lookup("kabupaten", "35.25")
         for month in (Month(2026, 2), Month(2026, 3)):
-            assert month_cache.counts(area, month, "posyandu") == nutrition.direct_counts(area, month, "posyandu")
+            assert nutrition.nutrition_counts(area, month, "posyandu") == nutrition.direct_counts(area, month, "posyandu")
         db.session.commit()
         assert month_cache.stale_posyandu(area, Month(2026, 3)) == []
     client = app.test_client()
@@ -442,7 +442,7 @@ def test_stored_nutrition_counts_follow_each_kind_of_write(race):
         with app.app_context():
             area = _lookup("kabupaten", "35.25")
             for month in months:
-                assert month_cache.counts(area, month, "posyandu") == nutrition.direct_counts(area, month, "posyandu")
+                assert nutrition.nutrition_counts(area, month, "posyandu") == nutrition.direct_counts(area, month, "posyandu")
             db.session.commit()  # keep the counts: the next write must make them stale by itself
 
     client = app.test_client()
