@@ -13,7 +13,8 @@ posyandu whose data changed since their counts were taken:
   ``report_child_month`` row (old and new placement), and the posyandu (month NULL: every month)
   of every changed ``child`` or ``child_transfer`` row and of a month record whose child was
   registered after that month (her first visit decides from which month she counts in S), with
-  the writing transaction's id. Counts are fresh while every dirty row of their posyandu and
+  the writing transaction's id (month boundaries in UTC, as ``reports.cohort.month_children``
+  compares registration times). Counts are fresh while every dirty row of their posyandu and
   month was written by a transaction visible in their snapshot.
 
 PostgreSQL only (SQLite computes the report directly). Setting ``posyandu.skip_report_dirty``
@@ -50,7 +51,7 @@ BEGIN
   IF TG_OP <> 'DELETE' THEN
     INSERT INTO report_dirty (posyandu_id, month)
     SELECT NEW.posyandu_id,
-           CASE WHEN c.created_at >= make_date(((NEW.month + 1) / 12)::int, ((NEW.month + 1) % 12 + 1)::int, 1)
+           CASE WHEN c.created_at >= make_timestamptz(((NEW.month + 1) / 12)::int, ((NEW.month + 1) % 12 + 1)::int, 1, 0, 0, 0, 'UTC')
                 THEN NULL ELSE NEW.month END
     FROM child c WHERE c.id = NEW.child_id;
   END IF;
@@ -58,7 +59,7 @@ BEGIN
                             OR OLD.month IS DISTINCT FROM NEW.month) THEN
     INSERT INTO report_dirty (posyandu_id, month)
     SELECT OLD.posyandu_id,
-           CASE WHEN c.created_at >= make_date(((OLD.month + 1) / 12)::int, ((OLD.month + 1) % 12 + 1)::int, 1)
+           CASE WHEN c.created_at >= make_timestamptz(((OLD.month + 1) / 12)::int, ((OLD.month + 1) % 12 + 1)::int, 1, 0, 0, 0, 'UTC')
                 THEN NULL ELSE OLD.month END
     FROM child c WHERE c.id = OLD.child_id
     UNION ALL SELECT OLD.posyandu_id, OLD.month WHERE NOT EXISTS (SELECT 1 FROM child c WHERE c.id = OLD.child_id);
