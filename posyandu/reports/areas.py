@@ -68,6 +68,18 @@ class Area:
         return {"level": self.level, "code": self.code, "name": self.name}
 
 
+class PosyanduSet:
+    """Some posyandu by id, standing in for an :class:`Area` where only ``posyandu_ids()`` is
+    read (``cohort.month_children``, ``nutrition.month_records_where``): a slice of an area read
+    by index, or the posyandu whose stored counts are recomputed."""
+
+    def __init__(self, ids):
+        self.ids = list(ids)
+
+    def posyandu_ids(self):
+        return sa.select(Posyandu.id).where(Posyandu.id.in_(self.ids))
+
+
 def group_column(level: str, posyandu=Posyandu):
     """The posyandu column (or expression) that identifies its area at ``level``: group a
     report by it to break it down by that level."""

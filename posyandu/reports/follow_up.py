@@ -57,7 +57,7 @@ from ..extensions import db
 from ..measurements import assessment
 from ..measurements.models import Measurement
 from ..regions.models import Posyandu
-from .areas import Area, Month
+from .areas import Area, Month, PosyanduSet
 from .cohort import month_children, report_settings
 from .document import Column, ReportDocument, Table
 from .models import ReportChildMonth
@@ -135,16 +135,6 @@ def as_of(month: Month) -> _dt.date:
 # ---------------------------------------------------------------------------------------------
 # the query
 # ---------------------------------------------------------------------------------------------
-class _Posyandu:
-    """A slice of an area: some of its posyandu (what ``month_children`` needs of an Area)."""
-
-    def __init__(self, ids):
-        self.ids = list(ids)
-
-    def posyandu_ids(self):
-        return sa.select(Posyandu.id).where(Posyandu.id.in_(self.ids))
-
-
 def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_warning_ids=None,
                   after: tuple | None = None, limit: int | None = None, posyandu_ids=None, moved_after_ids=()):
     """The SELECT of listed rows (keyset order), with one 0/1 column ``r_<code>`` per reason and
@@ -154,7 +144,7 @@ def _reason_query(area: Area, month: Month, *, reasons: tuple[str, ...], early_w
     start, end = month.first_day, month.last_day
     previous_start = month.shift(-1).first_day
     start_at = _dt.datetime.combine(start, _dt.time(0), tzinfo=_dt.timezone.utc)
-    where = area if posyandu_ids is None else _Posyandu(posyandu_ids)
+    where = area if posyandu_ids is None else PosyanduSet(posyandu_ids)
     cohort = month_children(where, month, name="follow_up_cohort")
     place = aliased(Posyandu)
     key = (place.code, Child.name_sort, Child.id)

@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ..db import utcnow
 from ..extensions import db
 from ..regions.models import Posyandu
-from .areas import Area, Month, group_column
+from .areas import Area, Month, PosyanduSet, group_column
 from .cohort import grouping_sets
 from .models import CACHED_KEYS
 from .models import report_dirty as D
@@ -66,16 +67,6 @@ def usable(keys: tuple) -> bool:
             and current_app.config.get("REPORT_MONTH_CACHE", True) and tuple(keys) == CACHED_KEYS)
 
 
-class _Posyandu:
-    """An ad-hoc area of the given posyandu (what ``nutrition.posyandu_rows`` reads)."""
-
-    def __init__(self, ids):
-        self.ids = list(ids)
-
-    def posyandu_ids(self):
-        return sa.select(Posyandu.id).where(Posyandu.id.in_(self.ids))
-
-
 def stale_posyandu(area: Area, month: Month) -> list[int]:
     """The area's posyandu whose counts of ``month`` are missing or older than a change."""
     changed = (sa.select(sa.literal(1))
@@ -97,15 +88,14 @@ def _recompute(ids: list[int], month: Month, compute) -> None:
                     {"cls": LOCK_CLASS, "ids": ids})
     session.execute(sa.text("LOCK TABLE report_month_cached IN ROW EXCLUSIVE MODE"))
     snapshot = session.execute(sa.text("SELECT pg_current_snapshot()::text")).scalar_one()
-    rows = compute(_Posyandu(ids), month)
+    rows = compute(PosyanduSet(ids), month)
     session.execute(sa.delete(R).where(R.c.month == month.index, R.c.posyandu_id.in_(ids)))
     if rows:  # COPY: a whole kabupaten is ~12,000 rows of 47 columns
         with session.connection().connection.driver_connection.cursor() as cursor:
             with cursor.copy(_COPY) as copy:
                 for (pid, sex, age), v in rows.items():
                     copy.write_row((month.index, pid, sex, age, *(v[k] for k in CACHED_KEYS)))
-    from sqlalchemy.dialects.postgresql import insert
-    upsert = insert(C).values([{"month": month.index, "posyandu_id": pid, "snapshot": snapshot, "computed_at": utcnow()}
+    upsert = pg_insert(C).values([{"month": month.index, "posyandu_id": pid, "snapshot": snapshot, "computed_at": utcnow()}
                                for pid in ids])
     session.execute(upsert.on_conflict_do_update(
         index_elements=[C.c.month, C.c.posyandu_id],

@@ -223,7 +223,8 @@ def refresh_child_months(session, child_ids: Iterable, months: Iterable | None =
 
     ``added=True`` (a measurement was only added, so no row of these months can disappear):
     one INSERT ... SELECT ... ON CONFLICT DO UPDATE on the primary key instead of DELETE +
-    INSERT (the measurement POST's one indexed upsert)."""
+    INSERT (on SQLite the measurement POST's path; on PostgreSQL the POST merges its row in its own
+    INSERT statement instead: :func:`record_companion`)."""
     ids = list(dict.fromkeys(child_ids))
     if not ids:
         return
