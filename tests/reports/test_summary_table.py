@@ -158,3 +158,17 @@ def test_rebuild_command(runner, client, world):
     result = runner.invoke(args=["reports", "rebuild-summary"])
     assert result.exit_code == 0, result.output
     assert summary.summary_rows(db.session) == before and before
+
+
+@pytest.mark.postgres_only
+def test_refreshing_many_children_in_one_transaction_holds_a_bounded_number_of_locks(client, world):
+    """A recompute or demo load refreshes every child in one transaction: one advisory lock per
+    child would overflow PostgreSQL's shared lock table (~6,400 entries by default; seen as "out
+    of shared memory" at 30,000 children). The locks are per bucket of children instead."""
+    import sqlalchemy as sa
+    ids = [uuid.uuid4() for _ in range(5000)]
+    summary.refresh_child_months(db.session, ids)
+    held = db.session.execute(sa.text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7310 "
+        "AND pid = pg_backend_pid()")).scalar_one()
+    assert 0 < held <= summary.LOCK_BUCKETS
