@@ -80,6 +80,8 @@ def register_extensions(app: Flask) -> None:
     })
 
     db.init_app(app)
+    from .db import widen_psycopg_query_cache
+    widen_psycopg_query_cache()
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
                      render_as_batch=True, compare_type=True)
     jwt.init_app(app)

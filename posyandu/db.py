@@ -98,3 +98,30 @@ def _sqlite_begin(connection):
     if connection.dialect.name == "sqlite":
         # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+#: psycopg converts each query's ``%(name)s`` placeholders to ``$n`` and caches the result (an
+#: LRU of 128 queries) only for queries up to 4,096 characters and 50 parameters. The hot write
+#: statements are longer (the measurement POST's INSERT with its audit, change-log and
+#: report-summary rows is ~14,000 characters; its child-and-recent-visits SELECT ~4,500), so
+#: psycopg re-parsed them with a regular expression on every request: ~0.24 ms of a POST's
+#: ~3.5 ms of worker CPU (benchmarks/README.md). The limits are module constants of psycopg
+#: with no public setting; :func:`widen_psycopg_query_cache` raises them once per process (128
+#: cached queries of at most 32 KB: a few MB at worst). tests/test_app.py checks that the
+#: constants still exist, so a psycopg release that renames them fails the suite, not silently.
+PSYCOPG_CACHED_QUERY_LENGTH = 32_768
+PSYCOPG_CACHED_QUERY_PARAMS = 200
+
+
+def widen_psycopg_query_cache() -> bool:
+    """Raise psycopg's query-conversion cache limits (see above); False when psycopg is absent
+    or no longer has them."""
+    try:
+        from psycopg import _queries
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    if not (hasattr(_queries, "MAX_CACHED_STATEMENT_LENGTH") and hasattr(_queries, "MAX_CACHED_STATEMENT_PARAMS")):
+        return False
+    _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, PSYCOPG_CACHED_QUERY_LENGTH)
+    _queries.MAX_CACHED_STATEMENT_PARAMS = max(_queries.MAX_CACHED_STATEMENT_PARAMS, PSYCOPG_CACHED_QUERY_PARAMS)
+    return True

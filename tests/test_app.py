@@ -67,3 +67,37 @@ def test_production_refuses_auth_emulator(monkeypatch):
     assert "FIREBASE_AUTH_EMULATOR_HOST" in str(excinfo.value)
     monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST")
     create_app()  # otherwise fine
+
+
+def test_psycopg_caches_the_hot_write_statements(client, world):
+    """The measurement POST's statements fit psycopg's widened query-conversion cache
+    (posyandu.db.widen_psycopg_query_cache); a psycopg release without the constants fails here."""
+    import uuid
+    from datetime import date
+
+    import sqlalchemy as sa
+    from psycopg import _queries
+
+    from posyandu import db as posyandu_db
+    from tests.factories import headers
+
+    assert _queries.MAX_CACHED_STATEMENT_LENGTH >= posyandu_db.PSYCOPG_CACHED_QUERY_LENGTH
+    assert _queries.MAX_CACHED_STATEMENT_PARAMS >= posyandu_db.PSYCOPG_CACHED_QUERY_PARAMS
+    seen = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        response = client.post("/api/v1/measurements", headers=headers(world.kader_a1), json={
+            "id": str(uuid.uuid4()), "child_id": str(world.child_a1.id), "measured_on": date.today().isoformat(),
+            "weight_kg": 9.5, "length_cm": 75.0, "measure_method": "lying"})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    assert response.status_code == 201, response.get_json()
+    assert seen
+    for statement, parameters in seen:
+        assert len(statement) <= posyandu_db.PSYCOPG_CACHED_QUERY_LENGTH, statement[:200]
+        assert len(parameters or ()) <= posyandu_db.PSYCOPG_CACHED_QUERY_PARAMS, statement[:200]
