@@ -141,6 +141,9 @@ TESTING_OVERRIDES = {
     "LOG_LEVEL": "WARNING",
     # Metrics on in tests, so every test request also runs the metrics hook.
     "METRICS_TOKEN": "test-metrics-token-0123456789abcdef",
+    # Every answer dumped both by the planned dump and by marshmallow; a difference fails the
+    # request (posyandu.schema_dump): the whole suite checks the planned dumps.
+    "DUMP_CROSS_CHECK": True,
 }
 
 
