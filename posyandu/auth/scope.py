@@ -60,6 +60,8 @@ class Scope:
         if self.role == "admin":
             return sa.true()
         if self.role == "kader":
+            if len(self.posyandu_ids) == 1:  # most cadres: a plain parameter, not an expanding IN
+                return column == next(iter(self.posyandu_ids))  # that SQLAlchemy re-renders per run
             return column.in_(sorted(self.posyandu_ids)) if self.posyandu_ids else sa.false()
         if self.role == "parent":
             return sa.false()

@@ -46,6 +46,10 @@ _T = ChildTransfer.__table__
 _S = ReportChildMonth.__table__
 #: Closed reasons whose records never count (same as reports/cohort.py NEVER_COUNTED).
 _NEVER_COUNTED = ("merged", "duplicate_entry")
+#: The same as SQL constants: ``NOT IN ('merged', 'duplicate_entry')`` written into the statement,
+#: not an expanding parameter that SQLAlchemy would re-render into the SQL text on every run
+#: (the measurement POST's INSERT carries this condition).
+_NEVER_COUNTED_SQL = tuple(sa.literal_column("'" + reason + "'") for reason in _NEVER_COUNTED)
 
 #: Columns copied from the record as they are.
 _COPIED = ("measured_on", "age_days", "age_months", "oedema", "arm_circumference_cm", "zlen", "flen", "zwei",
@@ -140,7 +144,7 @@ def _record_from_new_row(new):
         new.c.vitamin_a.is_(True), sa.or_(new.c.has_kia_book.is_(True), _C.c.has_kia_book.is_(True)),
         new.c.created_at, new.c.updated_at)
         .select_from(new.join(_C, _C.c.id == new.c.child_id))
-        .where(_C.c.merged_into_id.is_(None), sa.func.coalesce(_C.c.closed_reason, "").not_in(_NEVER_COUNTED)))
+        .where(_C.c.merged_into_id.is_(None), sa.func.coalesce(_C.c.closed_reason, "").not_in(_NEVER_COUNTED_SQL)))
 
 
 #: What :func:`record_companion`'s statement reads of the new measurement row.
