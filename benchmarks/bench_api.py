@@ -316,6 +316,15 @@ def _drive(port: int, plan: dict) -> dict:
     database = plan["database"]
     floor_runs = [_measured(floor_port, floor_encoded[:half], concurrency, warmup, plan["floor_match"], database)]
     post = _measured(port, closed, concurrency, warmup, plan["app_match"], database)
+    earlier = None
+    if plan.get("earlier_port"):
+        # the same POSTs (today's visit) to the earlier code, served the same way, for children the
+        # app has not posted today (the floor's: its rows are dated the day after birth)
+        earlier_jobs = floor_jobs[:warmup + n_requests]
+        earlier_encoded = [_post_bytes(plan["earlier_port"], measurement_body(cid, today, rng, (today - birth).days),
+                                       tokens[pid]) for cid, pid, sex, birth in earlier_jobs]
+        earlier = _measured(plan["earlier_port"], earlier_encoded, concurrency, warmup, plan["earlier_match"],
+                            database)
     floor_runs.append(_measured(floor_port, floor_encoded[half:], concurrency, warmup, plan["floor_match"], database))
     floor = {"runs": floor_runs, "rps": sum(r["rps"] for r in floor_runs) / len(floor_runs),
              "app_cpu_ms": sum(r["app_cpu_ms"] for r in floor_runs) / len(floor_runs),
@@ -371,7 +380,7 @@ def _drive(port: int, plan: dict) -> dict:
         if not page["has_more"]:
             break
     pull_seconds = time.perf_counter() - t0
-    return ({"baseline": baseline, "post": post, "floor": floor, "offered": offered, "push": {"status": status, "seconds": push_seconds, "summary": push_summary,
+    return ({"baseline": baseline, "post": post, "earlier": earlier, "floor": floor, "offered": offered, "push": {"status": status, "seconds": push_seconds, "summary": push_summary,
                                         "retry_seconds": push_retry_seconds, "retry_summary": retry_summary,
                                         "retry_status": status_retry},
                  "pull": {"seconds": pull_seconds, "pages": pages, "records": records_pulled, "entities": entities,
@@ -434,6 +443,10 @@ def main(argv=None) -> int:
     parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL",
                                                                  "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--quick", action="store_true", help="small smoke run")
+    parser.add_argument("--earlier", metavar="DIR",
+                        help="a checkout of earlier code (e.g. `git worktree add /tmp/old REV`): its "
+                             "wsgi:app is served the same way and measured right after the POST run, "
+                             "on the same database (same migrations needed)")
     args = parser.parse_args(argv)
     if args.quick:
         args.posyandu, args.children, args.years, args.requests, args.warmup = 5, 1000, 2, 300, 50
@@ -447,7 +460,7 @@ def main(argv=None) -> int:
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     database_url = admin_url.set(database=name).render_as_string(hide_password=False)
-    gunicorn = floor_server = None
+    gunicorn = floor_server = earlier_server = None
     try:
         load = os.getloadavg()
         print(f"machine load average at the start (1/5/15 min, {os.cpu_count()} CPUs): "
@@ -475,6 +488,15 @@ def main(argv=None) -> int:
                      "--log-level", "warning", *args.gunicorn_args.split(), "floor_app:app"]
         floor_server = subprocess.Popen(floor_cmd, cwd=ROOT / "benchmarks", env=env, stdout=log, stderr=log,
                                         start_new_session=True)
+        earlier_port = None
+        if args.earlier:
+            earlier_port = free_port()
+            earlier_cmd = [str(BIN / "gunicorn"), "--workers", str(args.workers), "--chdir", args.earlier,
+                           "--bind", f"127.0.0.1:{earlier_port}", "--log-level", "warning",
+                           *args.gunicorn_args.split(), "wsgi:app"]
+            earlier_server = subprocess.Popen(earlier_cmd, cwd=args.earlier, env={**env, "PYTHONPATH": args.earlier},
+                                              stdout=log, stderr=log, start_new_session=True)
+            wait_for(earlier_port)
         wait_for(port)
         wait_for(floor_port)
         print(f"gunicorn: {' '.join(cmd[1:])}; floor: {' '.join(floor_cmd[1:])}", flush=True)
@@ -482,7 +504,8 @@ def main(argv=None) -> int:
                 "children": [(str(c), p, s, b) for c, p, s, b in info["children"]],
                 "requests": args.requests, "warmup": args.warmup, "concurrency": args.concurrency,
                 "pull_limit": args.pull_limit, "offered_rate": args.offered_rate, "offered": args.offered,
-                "floor_port": floor_port, "database": name, "floor_match": f"127.0.0.1:{floor_port}", "app_match": f"127.0.0.1:{port}"}
+                "floor_port": floor_port, "earlier_port": earlier_port, "earlier_match": f"127.0.0.1:{earlier_port}",
+                "database": name, "floor_match": f"127.0.0.1:{floor_port}", "app_match": f"127.0.0.1:{port}"}
         ctx = mp.get_context("spawn")
         queue = ctx.Queue()
         is_gunicorn = lambda cmd: "gunicorn" in cmd and f"127.0.0.1:{port}" in cmd  # noqa: E731
@@ -497,7 +520,7 @@ def main(argv=None) -> int:
             print(result["error"], file=sys.stderr)
             return 1
     finally:
-        for server in (gunicorn, floor_server):
+        for server in (gunicorn, floor_server, earlier_server):
             if server is not None:
                 os.killpg(server.pid, signal.SIGTERM)
                 server.wait(timeout=30)
@@ -524,6 +547,12 @@ def main(argv=None) -> int:
     print(f"measurement POST / floor: {ratio:.2f}   [target >= 0.70: {'met' if ratio >= 0.70 else 'NOT met'}]; "
           f"CPU per request: gunicorn {post['app_cpu_ms']:.2f} ms vs floor {floor['app_cpu_ms']:.2f} ms, "
           f"PostgreSQL {post['db_cpu_ms']:.2f} ms vs floor {floor['db_cpu_ms']:.2f} ms")
+    earlier = result.get("earlier")
+    if earlier:
+        print(f"earlier code ({args.earlier}), same closed loop right after: {earlier['rps']:.0f} req/s, "
+              f"p95 {earlier['p95_ms']:.1f} ms, {earlier['rps'] / floor['rps']:.2f} of the floor; CPU per request: "
+              f"gunicorn {earlier['app_cpu_ms']:.2f} ms, PostgreSQL {earlier['db_cpu_ms']:.2f} ms; "
+              f"this code / earlier code: {post['rps'] / earlier['rps']:.2f}× the throughput")
     print(f"measurement POST, open loop at {offered['rate']:.0f} req/s offered over {args.concurrency} clients: "
           f"achieved {offered['achieved_rps']:.0f} req/s; p50 {offered['p50_ms']:.1f} ms, "
           f"p95 {offered['p95_ms']:.1f} ms, p99 {offered['p99_ms']:.1f} ms; statuses {offered['statuses']}   "
