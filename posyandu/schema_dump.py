@@ -80,9 +80,15 @@ def _value_converter(field) -> Callable[[Any], Any]:
 
 
 def _nested(field) -> Callable | None:
-    schema = field.schema
-    dump_one = planned_dump(schema, many=False)
-    if schema.many or field.many:
+    """The nested schema is planned on first use, not here: a schema nesting itself (directly
+    or through others) would otherwise be planned forever."""
+    plan = []
+
+    def dump_one(value):
+        if not plan:
+            plan.append(planned_dump(field.schema, many=False))
+        return plan[0](value)
+    if field.schema.many or field.many:
         return lambda value: None if value is None else [dump_one(each) for each in value]
     return lambda value: None if value is None else dump_one(value)
 

@@ -120,3 +120,13 @@ def test_blueprint_cross_check_catches_a_difference(app):
         schema.fields["n"].num_type = str  # marshmallow now says "5"; the plan was made with int
         with pytest.raises(DumpMismatch):
             schema.dump({"n": 5})
+
+
+class Node(ma.Schema):
+    name = fields.String()
+    children = fields.List(fields.Nested(lambda: Node()))
+
+
+def test_a_schema_nesting_itself():
+    tree = {"name": "a", "children": [{"name": "b", "children": [{"name": "c", "children": []}]}]}
+    assert planned_dump(Node())(tree) == Node().dump(tree)

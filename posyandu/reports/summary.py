@@ -46,9 +46,9 @@ _T = ChildTransfer.__table__
 _S = ReportChildMonth.__table__
 #: Closed reasons whose records never count (same as reports/cohort.py NEVER_COUNTED).
 _NEVER_COUNTED = ("merged", "duplicate_entry")
-#: The same as SQL constants: ``NOT IN ('merged', 'duplicate_entry')`` written into the statement,
+#: The same as SQL constants: ``NOT IN ('merged', 'duplicate_entry')`` written into the statements,
 #: not an expanding parameter that SQLAlchemy would re-render into the SQL text on every run
-#: (the measurement POST's INSERT carries this condition).
+#: (the measurement POST's INSERT and every refresh carry this condition).
 _NEVER_COUNTED_SQL = tuple(sa.literal_column("'" + reason + "'") for reason in _NEVER_COUNTED)
 
 #: Columns copied from the record as they are.
@@ -105,7 +105,7 @@ def _records(where, now):
         now if isinstance(now, sa.BindParameter) else sa.literal(now, ReportChildMonth.updated_at.type))
         .select_from(ranked.join(_C, _C.c.id == ranked.c.child_id))
         .where(ranked.c.rank == 1, _C.c.merged_into_id.is_(None),
-               sa.func.coalesce(_C.c.closed_reason, "").not_in(_NEVER_COUNTED)))
+               sa.func.coalesce(_C.c.closed_reason, "").not_in(_NEVER_COUNTED_SQL)))
 
 
 def _merge_set(excluded) -> dict:
