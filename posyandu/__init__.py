@@ -37,6 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
     register_commands(app)
     from .transaction import register_request_transaction
     register_request_transaction(app)
+    from .auth.ratelimit import check_decorated_routes_only
+    from .extensions import limiter
+    check_decorated_routes_only(app, limiter)
     return app
 
 

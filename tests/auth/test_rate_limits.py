@@ -68,3 +68,34 @@ def test_wrong_current_password_is_limited(client, world):
                        json=body).status_code == 429
     assert client.post("/api/v1/auth/password", headers=factories.headers(world.kader_a2),
                        json=body).status_code == 422
+
+
+def test_only_decorated_routes_pay_for_the_limiter(app):
+    """All our limits are on decorated views, so the app-wide before_request check is taken off
+    (posyandu.auth.ratelimit.check_decorated_routes_only); the decorated limits above still hold."""
+    from posyandu.extensions import limiter
+    assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
+
+
+def test_the_limiter_hook_stays_when_an_app_wide_limit_exists():
+    """A default limit is enforced only by that hook: with one configured it is kept, and works."""
+    from flask import Flask
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    from posyandu.auth.ratelimit import check_decorated_routes_only
+
+    app = Flask("limited")
+    limiter = Limiter(key_func=get_remote_address, default_limits=["2 per minute"], storage_uri="memory://")
+    limiter.init_app(app)
+    app.add_url_rule("/ping", "ping", lambda: "pong")
+    assert check_decorated_routes_only(app, limiter) is False
+    client = app.test_client()
+    assert [client.get("/ping").status_code for _ in range(3)] == [200, 200, 429]
+
+    bare = Flask("bare")
+    quiet = Limiter(key_func=get_remote_address, storage_uri="memory://")
+    quiet.init_app(bare)
+    bare.add_url_rule("/ping", "ping", lambda: "pong")
+    assert check_decorated_routes_only(bare, quiet) is True
+    assert quiet._check_request_limit not in bare.before_request_funcs[None]
