@@ -55,6 +55,7 @@ TITLES = {
     "firebase-unavailable": "Sign-in service unavailable",
     "firebase-not-configured": "Parent sign-in not configured",
     "database-unavailable": "Service unavailable",
+    "transaction-conflict": "Service unavailable",
     "feed-preparing": "Service unavailable",
     "duplicate-dose": "Dose already recorded",
 }
