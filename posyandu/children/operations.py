@@ -134,8 +134,8 @@ def _as_uuid(value, field: str = "id") -> uuid.UUID:
 def load_child(scope, child_id, *, for_update: bool = False) -> Child:
     child_id = _as_uuid(child_id)
     query = sa.select(Child).where(Child.id == child_id, scope.child_clause())
-    if for_update:
-        query = query.with_for_update()
+    if for_update:  # locked and read fresh: base_version is checked against the latest commit
+        query = query.with_for_update().execution_options(populate_existing=True)
     child = db.session.scalars(query).first()
     if child is None:
         raise NotFound("Child not found.")

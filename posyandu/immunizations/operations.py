@@ -363,8 +363,11 @@ def child_immunizations(scope, child_id) -> list[Immunization]:
 
 
 def _load_for_write(scope, immunization_id) -> Immunization:
+    """The row to edit or delete, locked and read fresh (see measurements.operations._load_for_write)."""
     row = db.session.execute(sa.select(Immunization).join(Child, Child.id == I.child_id)
-                             .where(I.id == immunization_id, scope.child_clause())).scalar_one_or_none()
+                             .where(I.id == immunization_id, scope.child_clause())
+                             .with_for_update(of=Immunization.__table__)
+                             .execution_options(populate_existing=True)).scalar_one_or_none()
     if row is None:
         raise NotFound("No such immunization.")
     return row

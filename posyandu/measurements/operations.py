@@ -300,10 +300,14 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
 # read
 # ---------------------------------------------------------------------------------------
 def _load_for_write(scope, measurement_id):
+    """The row to edit or delete, locked (``FOR UPDATE``; SQLite has one writer anyway) and
+    read fresh: a concurrent edit commits first and this one then checks ``base_version``
+    against it, instead of both passing the check and the later one overwriting the other."""
     row = db.session.execute(
         sa.select(Measurement, Child.posyandu_id, Child.sex, Child.birth_date, Child.birth_weight_kg)
         .join(Child, Child.id == M.child_id)
-        .where(M.id == measurement_id, scope.child_clause())).first()
+        .where(M.id == measurement_id, scope.child_clause())
+        .with_for_update(of=_T).execution_options(populate_existing=True)).first()
     if row is None:
         raise NotFound("No such measurement.")
     m = row[0]

@@ -249,11 +249,15 @@ def _child_of(row) -> ops._ChildInfo:
 # prefetch and read-back
 # ---------------------------------------------------------------------------------------
 def _existing_rows(session, scope, ids) -> dict:
+    """The stored rows of the pushed ids, locked in id order (``FOR UPDATE``): each edit's
+    ``base_version`` is checked against the latest commit (two phones editing one visit: the
+    second sees the first's version), and two batches lock their common rows in the same order."""
     query = (sa.select(*_T.c, _C.c.posyandu_id.label("child_posyandu_id"), _C.c.sex, _C.c.birth_date,
                        _C.c.birth_weight_kg,
                        sa.case((scope.child_clause(ops._CHILD_TABLE_COLUMNS), True), else_=False)
                        .label("child_visible"))
-             .join(_C, _C.c.id == _T.c.child_id).where(_T.c.id.in_(ids)))
+             .join(_C, _C.c.id == _T.c.child_id).where(_T.c.id.in_(ids))
+             .order_by(_T.c.id).with_for_update(of=_T))
     out = {}
     for r in session.execute(query).all():
         row = _Row(r._mapping)
