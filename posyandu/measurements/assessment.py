@@ -301,7 +301,7 @@ def _visit_part_values(child, measurement) -> tuple[dict, dict]:
 # ---------------------------------------------------------------------------------------
 # trend over a child's history (edits, deletes, back-dated visits, merges)
 # ---------------------------------------------------------------------------------------
-def trend_values(child, rows: Sequence[Mapping]) -> dict[Any, dict]:
+def trend_values(child, rows: Sequence[Mapping], *, since: date | None = None) -> dict[Any, dict]:
     """History columns (:data:`HISTORY_COLUMNS`) for every live row of one child.
 
     ``rows``: the child's live measurements as mappings with ``id``, ``measured_on``,
@@ -310,13 +310,27 @@ def trend_values(child, rows: Sequence[Mapping]) -> dict[Any, dict]:
     its visit columns are the stored ones, withheld where a value is implausible, or
     recomputed from what was entered where a withheld value became usable again.
     Returns ``{id: {column: value}}``.
+
+    ``since`` (the first day of a month): only the rows from that day on are computed, the
+    earlier ones are taken as stored (they come before every change being made). ``rows`` then
+    needs only what those depend on: the rows from two months before ``since`` on and, before
+    that, the latest row, the latest usable weighing and the latest usable length (as
+    :func:`posyandu.core.growth.trend.deciding_weighings` explains), not the whole history.
     """
     ordered = sorted(rows, key=sort_key)
-    judged = _trend.plausibility_chain([_visit_for_chain(row) for row in ordered])
+    context: list = []
+    if since is not None:
+        split = next((i for i, row in enumerate(ordered) if _get(row, "measured_on") >= since), len(ordered))
+        context, ordered = ordered[:split], ordered[split:]
+    judged = _trend.plausibility_chain(
+        [_visit_for_chain(row) for row in ordered],
+        last_weight=_last_usable(context, "weight_kg", "weight_implausible"),
+        last_length=_last_usable(context, "clenhei", "length_implausible"))
     results = {r.measurement_id: r for r in _trend.compute_trend(
         _get(child, "birth_date"),
-        [(row["id"], row["measured_on"], row["weight_kg"], not j.weight_implausible)
-         for row, j in zip(ordered, judged)],
+        [(row["id"], row["measured_on"], row["weight_kg"], not row.get("weight_implausible")) for row in context]
+        + [(row["id"], row["measured_on"], row["weight_kg"], not j.weight_implausible)
+           for row, j in zip(ordered, judged)],
         _get(child, "birth_weight_kg"))}
     out = {}
     for row, j in zip(ordered, judged):

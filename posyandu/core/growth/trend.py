@@ -390,14 +390,17 @@ def judge_visit(current: Mapping[str, Any], last_weight: Mapping[str, Any] | Non
 
 
 def plausibility_chain(visits: Sequence[Mapping[str, Any]], *,
-                       rules: Rules | None = None) -> list[Plausibility]:
+                       rules: Rules | None = None, last_weight: Mapping[str, Any] | None = None,
+                       last_length: Mapping[str, Any] | None = None) -> list[Plausibility]:
     """:func:`judge_visit` for every visit of one child, in the order given (visit order):
     each is checked against the last usable weight and length before it, so one implausible
     entry never makes the following ones look implausible. ``visits``: mappings as
-    ``current`` of :func:`judge_visit` plus ``confirm_implausible``."""
+    ``current`` of :func:`judge_visit` plus ``confirm_implausible``. ``last_weight`` /
+    ``last_length``: the last usable ones before the first visit, when the chain continues
+    an earlier part of the history that is already judged (``{"date", "weight_kg"}`` /
+    ``{"date", "clenhei"}``)."""
     rules = rules or default_rules()
     out = []
-    last_weight = last_length = None
     for visit in visits:
         result = judge_visit(visit, last_weight, last_length,
                              confirmed=bool(visit.get("confirm_implausible")), rules=rules)
