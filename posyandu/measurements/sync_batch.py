@@ -287,13 +287,63 @@ def _is_simple(child_events) -> bool:
     return True
 
 
+def _recent_histories(session, first_new: dict) -> dict:
+    """For children whose batch only adds visits (in date order): what the single POST reads
+    (``operations._child_and_recent``) for the earliest of them, for all children in one
+    statement per distinct window: the live rows from the first day of month m-2 on, and before
+    that the latest live row, the latest usable weighing and the latest usable length.
+    ``first_new``: child id -> date of its earliest new visit. Returns child id -> rows."""
+    out: dict = {cid: [] for cid in first_new}
+    windows: dict = {}
+    for cid, day in first_new.items():
+        windows.setdefault(ops._first_of_month_before(day, 2), []).append(cid)
+    latest = (_T.c.measured_on.desc(), _T.c.created_at.desc())
+    birth = sa.select(_C.c.birth_date).where(_C.c.id == _T.c.child_id).scalar_subquery()
+    weight_ok = sa.and_(_T.c.weight_kg > 0, _T.c.measured_on >= birth, ops._usable(_T.c.weight_implausible))
+    length_ok = sa.and_(_T.c.clenhei.is_not(None), ops._usable(_T.c.length_implausible))
+    for since, cids in windows.items():
+        live = sa.and_(_T.c.child_id.in_(cids), _T.c.deleted_at.is_(None))
+        ranked = sa.select(
+            *ops._HISTORY_COLUMNS,
+            sa.func.row_number().over(partition_by=_T.c.child_id, order_by=latest).label("n_any"),
+            sa.case((weight_ok, 1), else_=0).label("w_ok"),
+            sa.func.row_number().over(partition_by=(_T.c.child_id, sa.case((weight_ok, 1), else_=0)),
+                                      order_by=latest).label("n_w"),
+            sa.case((length_ok, 1), else_=0).label("l_ok"),
+            sa.func.row_number().over(partition_by=(_T.c.child_id, sa.case((length_ok, 1), else_=0)),
+                                      order_by=latest).label("n_l"),
+        ).where(live, _T.c.measured_on < since).subquery("before")
+        anchors = sa.select(*(ranked.c[c.key] for c in ops._HISTORY_COLUMNS)).where(sa.or_(
+            ranked.c.n_any == 1, sa.and_(ranked.c.w_ok == 1, ranked.c.n_w == 1),
+            sa.and_(ranked.c.l_ok == 1, ranked.c.n_l == 1)))
+        window = sa.select(*ops._HISTORY_COLUMNS).where(live, _T.c.measured_on >= since)
+        for r in session.execute(sa.union_all(window, anchors)).all():
+            out[r.child_id].append(dict(r._mapping))
+    return out
+
+
+def _event_dates(child_events, existing):
+    """The visit dates a child's records touch (a moved visit: its old and new date)."""
+    for kind, _pos, mid, payload in child_events:
+        if kind == "create":
+            yield payload["measured_on"]
+        else:
+            yield existing[mid]["measured_on"]
+            if kind == "update":
+                yield payload[0]["measured_on"]
+
+
 def _compute_and_write(session, scope, events, children, existing, items, loaded, ids, results, now):
     writers = {cid: evs for cid, evs in events.items() if any(kind != "touch" for kind, *_ in evs)}
-    history: dict = {cid: [] for cid in writers}
-    if writers:
-        for r in session.execute(sa.select(*ops._HISTORY_COLUMNS).where(
-                _T.c.child_id.in_(list(writers)), _T.c.deleted_at.is_(None))).all():
-            history[r.child_id].append(dict(r._mapping))
+    # Each child's history from two months before the earliest visit its records touch (and
+    # the latest visit, weighing and length before that): nothing earlier can change, and
+    # nothing later is missing. A child that only gets new visits after all its stored ones
+    # is assessed as the single POST assesses a visit (assess_visit); the others' visits from
+    # the first day of that month on are replayed (trend_values since that day).
+    earliest = {cid: min(_event_dates(evs, existing)) for cid, evs in writers.items()}
+    history = _recent_histories(session, earliest) if writers else {}
+    windowed = {cid for cid, evs in writers.items()
+                if _is_simple(evs) and all(r["measured_on"] < earliest[cid] for r in history[cid])}
 
     user_id = scope.user_id
     audit_user = g.get("current_user_id") if has_request_context() else None
@@ -311,6 +361,7 @@ def _compute_and_write(session, scope, events, children, existing, items, loaded
     for cid, child_events in writers.items():
         child = children[cid]
         live = {r["id"]: r for r in history[cid]}
+        since = earliest[cid].replace(day=1)
         original = {mid: {k: r[k] for k in _TREND_KEYS} for mid, r in live.items()}
         simple = _is_simple(child_events)
         rewrite_all = False   # did the single path recompute the child's other rows?
@@ -322,7 +373,11 @@ def _compute_and_write(session, scope, events, children, existing, items, loaded
                 values = payload
                 created_at = now + timedelta(microseconds=created_seq)
                 created_seq += 1
-                row = {"id": mid, **values, **assessment.visit_values(child, values), "created_at": created_at}
+                if cid in windowed:  # after every stored visit: as the single POST (no replay)
+                    row = {"id": mid, **values, "created_at": created_at}
+                    row.update(assessment.assess_visit(child, row, list(live.values())))
+                else:
+                    row = {"id": mid, **values, **assessment.visit_values(child, values), "created_at": created_at}
                 back_dated = any(r["measured_on"] >= values["measured_on"] for r in live.values())
                 touch_month(values["measured_on"])
                 rewrite_all |= back_dated
@@ -355,11 +410,11 @@ def _compute_and_write(session, scope, events, children, existing, items, loaded
                 audit_rows.append((pos, _audit_row("delete", mid, {"deleted_at": [None, now.isoformat()]}, child,
                                              audit_user, request_id, now)))
             if not simple and kind != "touch":
-                _apply_trend(child, live, touched)
+                _apply_trend(child, live, touched, since)
             if not simple and mid in live:
                 snapshots[pos] = {k: live[mid][k] for k in _TREND_KEYS}
-        if simple:
-            _apply_trend(child, live, None if rewrite_all else [e[2] for e in child_events])
+        if simple and cid not in windowed:
+            _apply_trend(child, live, None if rewrite_all else [e[2] for e in child_events], since)
         # rows of the child's history (not new, not edited) whose trend columns changed
         rows = {**live, **gone}
         changed = [mid for mid, before in original.items()
@@ -437,13 +492,14 @@ def _compute_and_write(session, scope, events, children, existing, items, loaded
     return snapshots
 
 
-def _apply_trend(child, live: dict, only) -> None:
-    """Trend columns and warnings of the child's live rows (``only``: just these ids)."""
+def _apply_trend(child, live: dict, only, since) -> None:
+    """Trend columns and warnings of the child's live rows from ``since`` on (``only``: just
+    these ids); the rows before ``since`` are the window's context, as stored."""
     if not live:
         return
-    values = assessment.trend_values(child, list(live.values()))
-    for mid in (live if only is None else only):
-        if mid in live:
+    values = assessment.trend_values(child, list(live.values()), since=since)
+    for mid in (values if only is None else only):
+        if mid in values:
             live[mid].update(values[mid])
 
 

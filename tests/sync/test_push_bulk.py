@@ -343,3 +343,90 @@ def test_statements_do_not_grow_with_the_batch(app, client, world):
     large = statements_during(app, lambda: push(client, world.kader_a1, batch(children[2:], "2024-09-15")))
     assert len(small) == len(large), (small, large)
     assert len(large) <= 14, large
+
+
+def long_copy(client, world, seed=11):
+    """Three children born 2023-01-10 with 30 monthly visits each (some weights and lengths
+    implausible), posted one by one; returns their ids and visit ids."""
+    rng = random.Random(seed)
+    kader = world.kader_a1
+    kids = [factories.child(world.posyandu_a1, f"Anak Panjang {i}", birth_date=date(2023, 1, 10)) for i in range(3)]
+    db.session.commit()
+    visits = {}
+    for kid in kids:
+        weight, length, ids = 4.2, 54.0, []
+        for month in range(30):
+            weight += rng.uniform(-0.2, 0.5)
+            length += rng.uniform(0.3, 1.4)
+            day = date(2023 + (month + 1) // 12, (month + 1) % 12 + 1, rng.randint(5, 25))
+            w = round(weight * (1.7 if rng.random() < 0.07 else 1), 1)        # now and then a slip
+            cm = round(length - (4 if rng.random() < 0.07 else 0), 1)
+            ids.append(post(client, kader, kid, day, w, length_cm=cm,
+                            measure_method="lying" if month < 23 else "standing")["id"])
+        visits[str(kid.id)] = ids
+    return {"kids": [str(k.id) for k in kids], "visits": visits, "new": [str(uuid.uuid4()) for _ in range(4)]}
+
+
+def long_batch(c):
+    a, b, k = c["kids"]
+    new = c["new"]
+    edit_id, delete_id = c["visits"][k][8], c["visits"][k][24]
+    return [
+        {"entity": "measurement", "id": new[0], "data": {"child_id": a, "measured_on": "2025-08-20", "weight_kg": 13.1}},
+        {"entity": "measurement", "id": new[1], "data": {"child_id": b, "measured_on": "2024-06-28", "weight_kg": 10.2}},
+        {"entity": "measurement", "id": edit_id, "base_version": 1,
+         "data": {"measured_on": "2023-10-01", "weight_kg": 8.8}},
+        {"entity": "measurement", "op": "delete", "id": delete_id, "base_version": 1},
+        {"entity": "measurement", "id": new[2], "data": {"child_id": k, "measured_on": "2025-08-21", "weight_kg": 12.9}},
+    ]
+
+
+def test_long_histories_bulk_equals_per_record(client, world, per_record):
+    """Visits appended, back-dated, moved and deleted in 30-visit histories: the batch reads a
+    window of each history (sync_batch._recent_histories) and gives exactly the per-record path's
+    stored rows and receipts (which read and replay whole histories)."""
+    reference, bulk = long_copy(client, world), long_copy(client, world)
+    mapping = dict(zip(bulk["kids"], reference["kids"]))
+    mapping.update(zip(bulk["new"], reference["new"]))
+    for kid in bulk["kids"]:
+        mapping.update(zip(bulk["visits"][kid], reference["visits"][mapping[kid]]))
+
+    def rows(c):
+        found = db.session.execute(sa.select(Measurement.__table__).where(
+            Measurement.child_id.in_([uuid.UUID(k) for k in c["kids"]]))).mappings().all()
+        return [{k: v for k, v in dict(r).items() if k not in VOLATILE} | {"deleted": r["deleted_at"] is not None}
+                for r in found]
+
+    bulk_receipts = push(client, world.kader_a1, long_batch(bulk))
+    per_record()
+    reference_receipts = push(client, world.kader_a1, long_batch(reference))
+    assert [r["status"] for r in bulk_receipts] == ["applied"] * 5
+    assert translate(comparable(bulk_receipts), mapping) == translate(comparable(reference_receipts), {})
+    assert by_id(translate(rows(bulk), mapping)) == by_id(translate(rows(reference), {}))
+
+
+def test_the_window_read_is_the_rows_a_replay_needs(client, world):
+    """``sync_batch._recent_histories`` (one SQL statement per window) selects exactly the rows of
+    tests/measurements/test_trend_window.py's reference window, for a change at every visit date
+    of three 30-visit histories with implausible values; and the visits from that month on
+    computed from it equal a whole-history replay."""
+    from posyandu.measurements import assessment, operations
+    from posyandu.measurements.sync_batch import _recent_histories
+    from tests.measurements.test_trend_window import _window
+
+    c = long_copy(client, world, seed=5)
+    checked = 0
+    for kid in c["kids"]:
+        child = operations._ChildInfo(*db.session.execute(sa.select(*operations._CHILD_COLUMNS).where(
+            operations._C.c.id == uuid.UUID(kid))).one())
+        stored = [dict(r._mapping) for r in db.session.execute(sa.select(*operations._HISTORY_COLUMNS).where(
+            Measurement.child_id == child.id, Measurement.deleted_at.is_(None))).all()]
+        full = assessment.trend_values(child, stored)
+        for day in sorted({r["measured_on"] for r in stored}):
+            read = _recent_histories(db.session, {child.id: day})[child.id]
+            assert sorted(r["id"] for r in read) == sorted(r["id"] for r in _window(child, stored, day)), day
+            since = day.replace(day=1)
+            part = assessment.trend_values(child, read, since=since)
+            assert part == {mid: full[mid] for mid in part}
+            checked += len(part)
+    assert checked > 90
