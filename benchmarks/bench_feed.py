@@ -30,6 +30,8 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -155,7 +157,6 @@ def run(args, database_url: str, workdir: Path | None = None, seed: bool = True)
     if database_url.startswith("postgresql"):
         # fresh statistics, as a database in use has them (without them PostgreSQL plans the
         # report statements for a handful of children and nested-loops for minutes)
-        import sqlalchemy as sa
         engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
         with engine.connect() as connection:
             connection.exec_driver_sql("ANALYZE")
@@ -170,7 +171,12 @@ def run(args, database_url: str, workdir: Path | None = None, seed: bool = True)
         assert response.status_code in (200, 304), response.get_data(as_text=True)[:300]
         return response
 
-    def computed():
+    def computed():   # nothing stored: the whole feed (past months included) is computed
+        with app.app_context():
+            from posyandu.extensions import db
+            from posyandu.feeds.models import CommandCentreFeed
+            db.session.execute(sa.delete(CommandCentreFeed))
+            db.session.commit()
         ops.clear_cache()
         get()
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")

@@ -12,4 +12,5 @@ from .calendar.models import CalendarException  # noqa: F401
 from .sync import changes  # noqa: F401  (registers the commit-time sequence hook)
 from .fhir.models import FhirSubmission  # noqa: F401
 from .apiclients.models import ApiClient  # noqa: F401
+from .feeds.models import CommandCentreFeed  # noqa: F401
 from .reports.models import ReportChildMonth  # noqa: F401

@@ -9,16 +9,20 @@ Cost model (a dashboard polls every minute):
   the rule-set versions. While it equals the version the served feed was computed at, the feed
   is not computed again: a matching ``If-None-Match`` answers 304, any other request gets the
   kept body.
+* The computed feed is kept in the database (``command_centre_feed``, see ``models.py``),
+  shared by every server process: one process computes it (a PostgreSQL advisory lock per
+  kabupaten; the others keep serving the stored one) and all serve the same bytes and ETag.
 * When the version moved, the feed is recomputed, but at most once per
-  ``COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS`` (300) per kabupaten and process: on a posyandu day,
-  when cadres save a visit every few seconds, dashboards see the numbers at most five minutes
-  old instead of every worker recomputing every minute.
+  ``COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS`` (300) per kabupaten: on a posyandu day, when cadres
+  save a visit every few seconds, dashboards see the numbers at most five minutes old instead of
+  every worker recomputing every minute.
 * A recomputation computes the current month afresh (``glance.area_glance`` by kecamatan and
   desa, with overdue doses and the early warning, the slow parts: 4-6 s for a kabupaten's early
   warning alone) and takes the 12 past months (IDL coverage is the costly part there: one
-  statement per month) from a per-process cache kept ``COMMAND_CENTRE_PAST_MONTHS_SECONDS``
-  (3600): a late entry for a past month shows within the hour (a kept feed whose past months are
-  older than that is recomputed even when nothing changed).
+  statement per month) from the stored feed's past rows while they are younger than
+  ``COMMAND_CENTRE_PAST_MONTHS_SECONDS`` (3600): a late entry for a past month shows within the
+  hour (a kept feed whose past months are older than that is recomputed even when nothing
+  changed).
 * In production (``COMMAND_CENTRE_BACKGROUND``) the recomputation runs in a background thread
   while the kept feed is served, so no poll waits for it (a kabupaten's first computation can
   outlast the server's request timeout); see :func:`current_feed`.
@@ -40,6 +44,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -55,6 +60,7 @@ from ..regions.models import Posyandu, Region
 from ..reports.areas import Area, Month
 from ..reports.glance import INDICATORS, area_glance
 from ..sync.models import ChangeLog
+from .models import CommandCentreFeed
 
 #: Bumped whenever the feed's shape or a definition behind it changes.
 FEED_FORMAT_VERSION = "1"
@@ -106,23 +112,48 @@ def data_version(kabupaten_code: str, today: _dt.date) -> str:
 
 @dataclass(frozen=True)
 class Feed:
+    """A stored feed without its body (a 304 never reads the body)."""
+    kabupaten_code: str
     etag: str
-    body: bytes
     version: str
-    computed_at: float        # time.monotonic()
-    past_computed_at: float   # when its past months' rows were computed
+    computed_at: _dt.datetime
+    past_computed_at: _dt.datetime | None
 
 
-#: Per process: the last feed computed per kabupaten, and the past months' rows.
-_FEEDS: dict[str, Feed] = {}
-_PAST: dict[tuple, tuple[float, list]] = {}
+@dataclass(frozen=True)
+class PastMonths:
+    """The 12 past months' glance rows, what they were computed for, and when."""
+    key: str
+    rows: list
+    computed_at: _dt.datetime
+
+
+_STORED = CommandCentreFeed.__table__
 _LOCK = threading.Lock()
+#: Advisory-lock class of a kabupaten's feed computation (second key: hash of its code).
+_LOCK_CLASS = 7320
 
 
 def clear_cache() -> None:
+    """Forget this process's running computations (the stored feeds are rows: tests roll them back)."""
     with _LOCK:
-        _FEEDS.clear()
-        _PAST.clear()
+        _RUNNING.clear()
+
+
+def kept_feed(kabupaten_code: str) -> Feed | None:
+    row = db.session.execute(sa.select(_STORED.c.etag, _STORED.c.version, _STORED.c.computed_at,
+                                       _STORED.c.past_computed_at)
+                             .where(_STORED.c.kabupaten_code == kabupaten_code)).first()
+    return None if row is None else Feed(kabupaten_code, row.etag, row.version, row.computed_at,
+                                         row.past_computed_at)
+
+
+def feed_body(feed: Feed) -> tuple[str, bytes]:
+    """The stored feed's ETag and body, read together (another process may have stored a newer
+    feed since ``feed`` was read: then that one, with its own ETag)."""
+    row = db.session.execute(sa.select(_STORED.c.etag, _STORED.c.body)
+                             .where(_STORED.c.kabupaten_code == feed.kabupaten_code)).one()
+    return row.etag, bytes(row.body)
 
 
 def _setting(name: str, default: int) -> float:
@@ -151,38 +182,73 @@ def current_feed(kabupaten_code: str, today: _dt.date) -> Feed:
     :class:`FeedPreparing` (the route answers 503 with Retry-After). Without it (tests, CLI) the
     feed is computed in the request."""
     version = data_version(kabupaten_code, today)
-    now = time.monotonic()
-    kept = _FEEDS.get(kabupaten_code)
-    past_fresh = kept is not None and \
-        now - kept.past_computed_at < _setting("COMMAND_CENTRE_PAST_MONTHS_SECONDS", PAST_MONTHS_SECONDS)
-    if past_fresh and (kept.version == version or
-                       now - kept.computed_at < _setting("COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS",
-                                                         MIN_RECOMPUTE_SECONDS)):
+    now = utcnow()
+    kept = kept_feed(kabupaten_code)
+    past_fresh = kept is not None and (kept.past_computed_at is None or (
+        now - kept.past_computed_at).total_seconds() < _setting("COMMAND_CENTRE_PAST_MONTHS_SECONDS",
+                                                                PAST_MONTHS_SECONDS))
+    if past_fresh and (kept.version == version or (now - kept.computed_at).total_seconds()
+                       < _setting("COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS", MIN_RECOMPUTE_SECONDS)):
         return kept
     if not current_app.config.get("COMMAND_CENTRE_BACKGROUND"):
-        return _compute(kabupaten_code, today, version)
+        return _compute(kabupaten_code, today, version) or kept_feed(kabupaten_code) or _preparing()
+    if kept is None:
+        # End this request's transaction (the key check and its audit row) before the computing
+        # thread starts and this one waits: on SQLite every transaction holds the write lock
+        # (BEGIN IMMEDIATE, posyandu/db.py), so the thread could not even start its reads.
+        db.session.commit()
     done = _start_background(kabupaten_code, today, version)
     if kept is not None:
         return kept
-    # End this request's transaction (the key check and its audit row) before waiting: on SQLite
-    # every transaction holds the write lock (BEGIN IMMEDIATE, posyandu/db.py), so the computing
-    # thread could not even start its reads while this one waits ("database is locked").
-    db.session.commit()
+    deadline = time.monotonic() + WAIT_SECONDS
     done.wait(WAIT_SECONDS)
-    kept = _FEEDS.get(kabupaten_code)
-    if kept is None:
-        raise FeedPreparing()
-    return kept
+    while True:   # the thread stored it, or found another process computing it: look again
+        kept = kept_feed(kabupaten_code)
+        db.session.commit()   # a fresh snapshot for the next look
+        if kept is not None:
+            return kept
+        if time.monotonic() >= deadline:
+            raise FeedPreparing()
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
 
-def _compute(kabupaten_code: str, today: _dt.date, version: str) -> Feed:
-    document, past_computed_at = build_feed(kabupaten_code, today)
+def _preparing():
+    raise FeedPreparing()
+
+
+def _computation_lock(kabupaten_code: str) -> bool:
+    """Take the kabupaten's computation lock for this transaction (PostgreSQL; SQLite has one
+    writer anyway); False while another process computes it."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(db.session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(
+        _LOCK_CLASS, sa.func.hashtext(kabupaten_code)))))
+
+
+def _compute(kabupaten_code: str, today: _dt.date, version: str) -> Feed | None:
+    """Compute and store the kabupaten's feed; None when another process is computing it."""
+    if not _computation_lock(kabupaten_code):
+        return None
+    document, past = build_feed(kabupaten_code, today)
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-    feed = Feed(etag_for(version, time.time_ns(), os.getpid(), threading.get_ident()), body, version,
-                time.monotonic(), past_computed_at)
-    with _LOCK:
-        _FEEDS[kabupaten_code] = feed
-    return feed
+    now = utcnow()
+    values = {"version": version, "etag": etag_for(version, time.time_ns(), os.getpid(), threading.get_ident()),
+              "body": body, "computed_at": now}
+    if past is not None:
+        values.update(past_key=past.key, past_computed_at=past.computed_at,
+                      past_rows=json.dumps(past.rows, default=_json_default, separators=(",", ":")).encode())
+    if db.session.execute(sa.update(_STORED).where(_STORED.c.kabupaten_code == kabupaten_code)
+                          .values(values)).rowcount == 0:
+        db.session.execute(sa.insert(_STORED).values(kabupaten_code=kabupaten_code, **values))
+    return Feed(kabupaten_code, values["etag"], version, now, values.get("past_computed_at"))
+
+
+def _json_default(value):
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} in a feed row")
 
 
 def _start_background(kabupaten_code: str, today: _dt.date, version: str) -> threading.Event:
@@ -214,22 +280,23 @@ def _start_background(kabupaten_code: str, today: _dt.date, version: str) -> thr
     return done
 
 
-def _past_rows(area: Area, months: list[Month], today: _dt.date) -> tuple[list[dict], float]:
-    """The glance rows of the past months and when they were computed, from this process's
-    cache while younger than ``COMMAND_CENTRE_PAST_MONTHS_SECONDS`` (same kabupaten, months,
-    rules and posyandu directory)."""
+def _past_months(area: Area, months: list[Month], today: _dt.date) -> PastMonths:
+    """The glance rows of the past months: the stored feed's while they are younger than
+    ``COMMAND_CENTRE_PAST_MONTHS_SECONDS`` and were computed for the same kabupaten, months,
+    rules and posyandu directory; else computed now."""
     directory = db.session.execute(
         sa.select(sa.func.count(Posyandu.id), sa.func.max(Posyandu.id))
         .where(Posyandu.kabupaten_code == area.key)).one()
-    key = (area.key, str(months[0]), str(months[-1]), FEED_FORMAT_VERSION, _rules_versions(), tuple(directory))
-    now = time.monotonic()
-    cached = _PAST.get(key)
-    if cached is not None and now - cached[0] < _setting("COMMAND_CENTRE_PAST_MONTHS_SECONDS", PAST_MONTHS_SECONDS):
-        return cached[1], cached[0]
-    rows = area_glance(area, months, LEVELS, slow_months=[], today=today)
-    with _LOCK:
-        _PAST[key] = (now, rows)
-    return rows, now
+    key = etag_for(area.key, str(months[0]), str(months[-1]), FEED_FORMAT_VERSION, _rules_versions(),
+                   tuple(directory)).strip('"')
+    now = utcnow()
+    stored = db.session.execute(sa.select(_STORED.c.past_key, _STORED.c.past_rows, _STORED.c.past_computed_at)
+                                .where(_STORED.c.kabupaten_code == area.key)).first()
+    if stored is not None and stored.past_key == key and stored.past_computed_at is not None and \
+            (now - stored.past_computed_at).total_seconds() < _setting("COMMAND_CENTRE_PAST_MONTHS_SECONDS",
+                                                                       PAST_MONTHS_SECONDS):
+        return PastMonths(key, json.loads(bytes(stored.past_rows)), stored.past_computed_at)
+    return PastMonths(key, area_glance(area, months, LEVELS, slow_months=[], today=today), now)
 
 
 def _iso(value):
@@ -289,13 +356,13 @@ def _publish_row(row: dict, hidden: dict) -> dict:
     return out
 
 
-def build_feed(kabupaten_code: str, today: _dt.date) -> tuple[dict, float]:
-    """The feed document (see ``schemas.FeedSchema``) and when its past months were computed."""
+def build_feed(kabupaten_code: str, today: _dt.date) -> tuple[dict, PastMonths]:
+    """The feed document (see ``schemas.FeedSchema``) and its past months' rows."""
     area = kabupaten_area(kabupaten_code)
     current = Month(today.year, today.month)
     past = [current.shift(-k) for k in range(MONTHS - 1, 0, -1)]
-    past_rows, past_computed_at = _past_rows(area, past, today)
-    rows = past_rows + area_glance(area, [current], LEVELS, slow_months=[current], today=today)
+    past_months = _past_months(area, past, today)
+    rows = past_months.rows + area_glance(area, [current], LEVELS, slow_months=[current], today=today)
     hidden = _hidden_map(rows)
     areas: dict = {}
     for r in rows:
@@ -310,4 +377,4 @@ def build_feed(kabupaten_code: str, today: _dt.date) -> tuple[dict, float]:
             "current_month": str(current), "months": [str(m) for m in past + [current]],
             "suppression": {"threshold": dc.THRESHOLD, "marker": dc.SMALL, "complementary_marker": dc.WITHHELD},
             "slow_indicators_months": [str(current)],
-            "areas": ordered}, past_computed_at
+            "areas": ordered}, past_months

@@ -90,4 +90,5 @@ def command_centre_feed():
     headers = {"ETag": feed.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization, X-API-Key"}
     if request.if_none_match and request.if_none_match.contains(feed.etag.strip('"')):
         return Response(status=304, headers=headers)
-    return Response(feed.body, mimetype="application/json", headers=headers)
+    headers["ETag"], body = ops.feed_body(feed)
+    return Response(body, mimetype="application/json", headers=headers)

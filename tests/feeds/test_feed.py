@@ -223,7 +223,7 @@ def test_background_computation_serves_503_first_then_the_feed(app, world, make_
 
     def slow_build(kabupaten_code, today):
         release.wait(10)
-        return {"areas": [], "kabupaten": {"code": "35.25"}}, 0.0
+        return {"areas": [], "kabupaten": {"code": "35.25"}}, None
     monkeypatch.setitem(app.config, "COMMAND_CENTRE_BACKGROUND", True)
     monkeypatch.setattr(feed_ops, "build_feed", slow_build)
     monkeypatch.setattr(feed_ops, "WAIT_SECONDS", 0.05)
