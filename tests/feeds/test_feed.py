@@ -248,3 +248,25 @@ def test_background_computation_reads_while_the_first_poll_waits(app, world, mak
     first = feed(key)
     assert first.status_code == 200, first.get_data(as_text=True)[:300]
     assert first.json["kabupaten"]["code"] == "35.25"
+
+
+def test_past_months_reused_from_the_stored_feed_equal_computed_ones(app, world, make_client, feed, visit,
+                                                                      monkeypatch):
+    """The next computation takes the 12 past months' rows from the stored feed (JSON): the
+    published past months are the same as when they are computed afresh."""
+    key = make_client()["api_key"]
+    last_month = today_wib().replace(day=1) - __import__("datetime").timedelta(days=3)
+    visit(world.child_a1, last_month, weight_kg=12.0, length_cm=90.0, measure_method="standing")
+    fresh = feed(key).json
+    past_calls = []
+    glance = feed_ops.area_glance
+
+    def counting(area, months, *args, **kwargs):
+        past_calls.append(len(months))
+        return glance(area, months, *args, **kwargs)
+    monkeypatch.setattr(feed_ops, "area_glance", counting)
+    visit(world.child_a2, today_wib(), weight_kg=11.0, length_cm=88.0, measure_method="standing")
+    reused = feed(key).json
+    assert past_calls == [1]   # only the current month was computed
+    for a, b in zip(fresh["areas"], reused["areas"]):
+        assert (a["code"], a["months"][:-1]) == (b["code"], b["months"][:-1])
