@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from posyandu.extensions import db
 from posyandu.measurements.models import Measurement
 
-from tests.concurrency.test_concurrent_duplicates import PUSH, new_child_row, race  # noqa: F401 (fixture)
+from tests.concurrency.test_concurrent_duplicates import PUSH, new_child_row
 
 pytestmark = [pytest.mark.real_commits, pytest.mark.postgres_only]
 
@@ -52,6 +52,44 @@ def _deadlocks(connection, database: str) -> int:
                                       {"db": database}).scalar_one()
 
 
+def _behind_a_held_row(app, table, row_id, requests: dict, *, expect_deadlock: bool = False) -> dict:
+    """Hold ``row_id``'s row lock, start ``requests`` (name -> callable returning the test
+    client's response) one after the other, each once the previous ones wait in PostgreSQL, then
+    let go; returns name -> (status, json), 599 for an exception (a 500 in production).
+    ``expect_deadlock``: also check that PostgreSQL counted one deadlock meanwhile."""
+    with app.app_context():
+        engine = db.engine
+        database = engine.url.database
+    results: dict = {}
+
+    def run(name, send):
+        try:
+            response = send()
+            results[name] = (response.status_code, response.get_json())
+        except Exception as exc:  # noqa: BLE001 - reported by the callers' assertions
+            results[name] = (599, repr(exc))
+
+    with engine.connect() as blocker, engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
+        deadlocks_before = _deadlocks(watcher, database)
+        blocker.execute(sa.select(table.c.id).where(table.c.id == row_id).with_for_update())
+        threads = [threading.Thread(target=run, args=item) for item in requests.items()]
+        deadline = time.monotonic() + 20
+        for n, thread in enumerate(threads, start=1):
+            thread.start()
+            while _waiting_backends(watcher, database) < n and time.monotonic() < deadline:
+                time.sleep(0.02)
+        assert _waiting_backends(watcher, database) == len(threads), "the requests did not all wait"
+        blocker.rollback()  # let go
+        for thread in threads:
+            thread.join(60)
+        if expect_deadlock:  # PostgreSQL's statistics arrive a moment after the transaction ends
+            while _deadlocks(watcher, database) == deadlocks_before and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _deadlocks(watcher, database) == deadlocks_before + 1, "no deadlock happened"
+    assert set(results) == set(requests)
+    return results
+
+
 @pytest.mark.parametrize("deadlock", [False, True], ids=["set-based", "record-by-record"])
 def test_simultaneous_edits_of_the_same_visits_answer_as_if_sequential(race, deadlock):
     app, tokens, ids = race
@@ -60,42 +98,17 @@ def test_simultaneous_edits_of_the_same_visits_answer_as_if_sequential(race, dea
     for mid in (first, second):
         _visit(app, token, new_child_row(app, ids["posyandu_a1"]), mid)
     weights = {"forward": {first: 8.4, second: 8.6}, "backward": {first: 8.5, second: 8.7}}
-    with app.app_context():
-        engine = db.engine
-        database = engine.url.database
-    results: dict = {}
 
     def push(name, order):
         records = [{"entity": "measurement", "id": mid, "base_version": 1, "data": {"weight_kg": weights[name][mid]}}
                    for mid in order]
         if deadlock:  # the first record again, unchanged: the batch is applied record by record
             records.append(records[0])
-        try:
-            response = app.test_client().post(PUSH, headers=token, json={"records": records})
-            results[name] = (response.status_code, response.get_json())
-        except Exception as exc:  # noqa: BLE001 - a 500 in production; reported below
-            results[name] = (599, repr(exc))
+        return lambda: app.test_client().post(PUSH, headers=token, json={"records": records})
 
-    with engine.connect() as blocker, engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
-        deadlocks_before = _deadlocks(watcher, database)
-        blocker.execute(sa.select(Measurement.id).where(Measurement.id == uuid.UUID(first)).with_for_update())
-        threads = [threading.Thread(target=push, args=("forward", (first, second))),
-                   threading.Thread(target=push, args=("backward", (second, first)))]
-        deadline = time.monotonic() + 20
-        for n, thread in enumerate(threads, start=1):
-            thread.start()
-            while _waiting_backends(watcher, database) < n and time.monotonic() < deadline:
-                time.sleep(0.02)
-        assert _waiting_backends(watcher, database) == 2, "the pushes did not both wait"
-        blocker.rollback()  # let go
-        for thread in threads:
-            thread.join(60)
-        if deadlock:  # PostgreSQL's statistics arrive a moment after the transaction ends
-            while _deadlocks(watcher, database) == deadlocks_before and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert _deadlocks(watcher, database) == deadlocks_before + 1, "no deadlock happened"
-
-    assert set(results) == {"forward", "backward"}
+    results = _behind_a_held_row(app, Measurement.__table__, uuid.UUID(first),
+                                 {"forward": push("forward", (first, second)),
+                                  "backward": push("backward", (second, first))}, expect_deadlock=deadlock)
     assert all(status == 200 for status, _ in results.values()), results
     receipts = {name: [r["status"] for r in body["receipts"]] for name, (_, body) in results.items()}
     # the winner's repeated record is a duplicate of its first; the loser's base_version is stale
@@ -114,32 +127,10 @@ def test_simultaneous_edits_of_the_same_visits_answer_as_if_sequential(race, dea
 
 
 def _patch_race(app, token, table, row_id, url, bodies):
-    """Both PATCHes wait behind a held row lock, then go: returns [(status, json)] in order."""
-    with app.app_context():
-        engine = db.engine
-        database = engine.url.database
-    results: list = [None, None]
-
-    def send(i):
-        try:
-            response = app.test_client().patch(url, headers=token, json=bodies[i])
-            results[i] = (response.status_code, response.get_json())
-        except Exception as exc:  # noqa: BLE001
-            results[i] = (599, repr(exc))
-
-    with engine.connect() as blocker, engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
-        blocker.execute(sa.select(table.c.id).where(table.c.id == row_id).with_for_update())
-        threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
-        deadline = time.monotonic() + 20
-        for n, thread in enumerate(threads, start=1):
-            thread.start()
-            while _waiting_backends(watcher, database) < n and time.monotonic() < deadline:
-                time.sleep(0.02)
-        assert _waiting_backends(watcher, database) == 2, "the edits did not both wait"
-        blocker.rollback()
-        for thread in threads:
-            thread.join(60)
-    return results
+    """Two PATCHes of one row, both waiting behind its held lock: [(status, json)] in order."""
+    results = _behind_a_held_row(app, table, row_id, {
+        i: (lambda body=body: app.test_client().patch(url, headers=token, json=body)) for i, body in enumerate(bodies)})
+    return [results[i] for i in range(len(bodies))]
 
 
 def test_two_simultaneous_patches_of_one_visit_are_200_and_409(race):

@@ -3,7 +3,7 @@
 Two app instances on one PostgreSQL database stand for two gunicorn workers: what one computed,
 the other serves with the same ETag and bytes (a 304 for the dashboard's ETag) without computing;
 while another process holds a kabupaten's computation lock, a poll does not compute it again.
-Real commits in the private database of tests/concurrency/test_concurrent_duplicates.py."""
+Real commits in the private database of tests/concurrency/conftest.py."""
 from __future__ import annotations
 
 import pytest
@@ -14,7 +14,6 @@ from posyandu.config import TESTING_OVERRIDES
 from posyandu.extensions import db
 from posyandu.feeds import operations as feed_ops
 
-from tests.concurrency.test_concurrent_duplicates import race  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.real_commits, pytest.mark.postgres_only]
 
