@@ -43,6 +43,45 @@ from .errors import Conflict
 MAX_REPLAYS = 2
 
 
+#: Advisory-lock class of the per-child write locks (the second key is the child's bucket).
+CHILD_LOCK_CLASS = 7310
+#: Children share this many lock buckets: a transaction writing every child (a recompute or the
+#: demo load in one transaction) then holds at most this many locks, not one per child, which
+#: would overflow PostgreSQL's shared lock table ("out of shared memory" past ~6,400 with the
+#: default max_locks_per_transaction). Two writers of different children meet in one bucket
+#: rarely and then only wait for the other's commit.
+CHILD_LOCK_BUCKETS = 512
+_CHILD_LOCK = sa.text(
+    "SELECT pg_advisory_xact_lock(:cls, h) FROM "
+    "(SELECT DISTINCT hashtext(x) & :mask AS h FROM unnest(CAST(:ids AS text[])) AS x ORDER BY 1) AS sorted")
+#: The same for one child (a measurement POST): no array to send and unnest.
+_ONE_CHILD_LOCK = sa.text("SELECT pg_advisory_xact_lock(:cls, hashtext(:id) & :mask)")
+
+
+def lock_children(session, child_ids) -> None:
+    """Serialise the writes of these children's growth records until commit (PostgreSQL; SQLite
+    has one writer at a time anyway).
+
+    A visit's stored N/T/O/B, 2T and plausibility depend on the child's other visits, and a
+    month's report summary row on all of them. Two requests writing one child at the same
+    moment (two phones, a push beside a POST, an edit beside a new visit) would each compute from
+    a snapshot without the other's row and store results a sequential order never gives (a
+    March visit "O" instead of "T" when February's visit was saved at the same moment: no
+    referral warning). Every write of a child's measurements, and every change of the child that
+    recomputes them, takes this lock first, before it reads what it computes from; the second
+    request waits for the first's commit and then, under READ COMMITTED, reads both. Buckets are
+    locked in sorted order (several children at once cannot deadlock); re-entrant within a
+    transaction; one round trip, held until the commit. Take it before any row lock of the child
+    or its records (the order every writer follows)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    ids = sorted({str(i) for i in child_ids})
+    if len(ids) == 1:
+        session.execute(_ONE_CHILD_LOCK, {"cls": CHILD_LOCK_CLASS, "mask": CHILD_LOCK_BUCKETS - 1, "id": ids[0]})
+    elif ids:
+        session.execute(_CHILD_LOCK, {"cls": CHILD_LOCK_CLASS, "mask": CHILD_LOCK_BUCKETS - 1, "ids": ids})
+
+
 class KeyTaken(Exception):
     """A concurrent transaction committed a row with this key after this one looked for it."""
 

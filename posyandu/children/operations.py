@@ -54,7 +54,7 @@ from sqlalchemy.orm import selectinload
 from ..audit.log import audit, field_diff
 from ..auth.phones import InvalidPhone, normalise_phone
 from ..auth.scope import SUPERVISOR_ROLES
-from ..concurrent_writes import new_rows, replay_when_taken
+from ..concurrent_writes import lock_children, new_rows, replay_when_taken
 from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
@@ -134,7 +134,10 @@ def _as_uuid(value, field: str = "id") -> uuid.UUID:
 def load_child(scope, child_id, *, for_update: bool = False) -> Child:
     child_id = _as_uuid(child_id)
     query = sa.select(Child).where(Child.id == child_id, scope.child_clause())
-    if for_update:  # locked and read fresh: base_version is checked against the latest commit
+    if for_update:  # locked and read fresh: base_version is checked against the latest commit;
+        # the child's write lock first (concurrent_writes.lock_children: its growth records are
+        # recomputed from what is read next), then the row
+        lock_children(db.session, [child_id])
         query = query.with_for_update().execution_options(populate_existing=True)
     child = db.session.scalars(query).first()
     if child is None:
@@ -614,8 +617,9 @@ def merge_children(scope, keep_id, duplicate_id) -> Child:
         raise Forbidden("Only puskesmas, dinkes or admin staff can merge records.")
     if str(keep_id) == str(duplicate_id):
         raise _invalid({"duplicate_id": ["A record cannot be merged into itself."]})
-    keep = load_child(scope, keep_id, for_update=True)
     duplicate_id = _as_uuid(duplicate_id, "duplicate_id")
+    lock_children(db.session, [_as_uuid(keep_id), duplicate_id])   # both, in one sorted go
+    keep = load_child(scope, keep_id, for_update=True)
     duplicate = db.session.scalars(sa.select(Child).where(Child.id == duplicate_id, scope.child_clause())
                                    .with_for_update()).first()
     if duplicate is None:

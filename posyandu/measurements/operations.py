@@ -55,7 +55,7 @@ from sqlalchemy.orm.util import identity_key
 
 from ..audit.log import audit, creation_companion as audit_creation, field_diff
 from ..children.models import Child
-from ..concurrent_writes import insert_new, replay_when_taken
+from ..concurrent_writes import insert_new, lock_children, replay_when_taken
 from ..core.growth.trend import month_index
 from ..db import utcnow
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -245,6 +245,7 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
     _require_writer(scope)
     session = db.session
     mid, child_id = data["id"], data["child_id"]
+    lock_children(session, [child_id])   # before reading the visits this one is judged against
     child, rows = _child_and_recent(scope, child_id, mid, data["measured_on"])
     if any(r["id"] == mid for r in rows):
         existing = session.get(Measurement, mid)
@@ -300,9 +301,14 @@ def record_measurement(scope, data: dict) -> tuple[Measurement, bool]:
 # read
 # ---------------------------------------------------------------------------------------
 def _load_for_write(scope, measurement_id):
-    """The row to edit or delete, locked (``FOR UPDATE``; SQLite has one writer anyway) and
-    read fresh: a concurrent edit commits first and this one then checks ``base_version``
-    against it, instead of both passing the check and the later one overwriting the other."""
+    """The row to edit or delete, read fresh after its child's write lock
+    (``concurrent_writes.lock_children``) and locked itself (``FOR UPDATE``; SQLite has one
+    writer anyway): a concurrent edit commits first and this one then checks ``base_version``
+    against it, instead of both passing the check and the later one overwriting the other; the
+    child's other visits it recomputes are read after every other write of the child."""
+    child_id = db.session.scalar(sa.select(M.child_id).where(M.id == measurement_id))
+    if child_id is not None:
+        lock_children(db.session, [child_id])
     row = db.session.execute(
         sa.select(Measurement, Child.posyandu_id, Child.sex, Child.birth_date, Child.birth_weight_kg)
         .join(Child, Child.id == M.child_id)

@@ -37,6 +37,7 @@ from flask import g, has_request_context
 
 from ..audit.log import field_diff
 from ..audit.models import AuditEvent
+from ..concurrent_writes import lock_children
 from ..db import utcnow
 from ..reports.summary import refresh_child_months
 from ..errors import InvalidInput, flatten_messages
@@ -92,7 +93,11 @@ def apply_batch(scope, items: list[dict]) -> list[dict] | None:
             except ma.ValidationError as invalid:
                 results[pos] = _invalid(flatten_messages(invalid.messages))
 
-    # 2. prefetch: rows with these ids (with their child, and what the caller sees), pushed children
+    # 2. prefetch: rows with these ids (with their child, and what the caller sees), pushed children;
+    # first the write lock of every child the batch may write (concurrent_writes.lock_children),
+    # taken before anything is read that the batch computes from
+    lock_children(session, {d["child_id"] for d in loaded if d is not None} | set(session.scalars(
+        sa.select(_T.c.child_id).where(_T.c.id.in_(ids))).all()))
     existing = _existing_rows(session, scope, ids)
     children = {c.id: c for c in (ops._ChildInfo(*r) for r in session.execute(
         sa.select(*ops._CHILD_COLUMNS).where(

@@ -36,6 +36,7 @@ from typing import Iterable
 import sqlalchemy as sa
 
 from ..children.models import Child, ChildTransfer
+from ..concurrent_writes import CHILD_LOCK_BUCKETS, lock_children
 from ..db import utcnow
 from ..measurements.models import Measurement
 from .models import ReportChildMonth
@@ -201,30 +202,20 @@ def _statements(kind: str, dialect: str):
     return (sa.delete(_S).where(_S.c.child_id.in_(_IDS)), insert(_records(_M.c.child_id.in_(_IDS), _NOW)))
 
 
-#: Advisory-lock class of the summary's per-child locks (the second key is the child's bucket).
-_LOCK_CLASS = 7310
-#: Children share this many lock buckets: a transaction refreshing every child (a recompute or
-#: demo load in one transaction) then holds at most this many locks, not one per child, which
-#: would overflow PostgreSQL's shared lock table ("out of shared memory" past ~6,400 with the
-#: default max_locks_per_transaction). Two writers of different children meet in one bucket
-#: rarely and then only wait for the other's commit.
-LOCK_BUCKETS = 512
-_LOCK = sa.text(
-    "SELECT pg_advisory_xact_lock(:cls, h) FROM "
-    "(SELECT DISTINCT hashtext(x) & :mask AS h FROM unnest(CAST(:ids AS text[])) AS x ORDER BY 1) AS sorted")
+#: The per-child write locks (``concurrent_writes.lock_children``) come in this many buckets.
+LOCK_BUCKETS = CHILD_LOCK_BUCKETS
 
 
 def _lock_children(session, ids: list) -> None:
-    """Serialise summary refreshes of the same child until commit (PostgreSQL).
+    """Serialise summary refreshes of the same child until commit (PostgreSQL): the child write
+    lock (``concurrent_writes.lock_children``), usually already held by the write that refreshes.
 
-    Two requests writing one child at the same moment (two phones, or a retry storm) would each
-    compute the child's month from a snapshot without the other's measurement: the later commit
-    would then store a stale row, or a DELETE + INSERT refresh would hit the other's freshly
-    inserted row (a unique violation, a 500). Taking a transaction-scoped advisory lock per child bucket
-    (in sorted order, so two refreshes of several children cannot deadlock) makes the second
-    wait for the first to commit; its INSERT ... SELECT then starts after that commit and, under
-    READ COMMITTED, sees both measurements. One round trip, held only until the commit."""
-    session.execute(_LOCK, {"cls": _LOCK_CLASS, "mask": LOCK_BUCKETS - 1, "ids": [str(i) for i in ids]})
+    Two requests writing one child at the same moment would each compute the child's month from
+    a snapshot without the other's measurement: the later commit would then store a stale row,
+    or a DELETE + INSERT refresh would hit the other's freshly inserted row (a unique violation,
+    a 500). With the lock the second waits for the first to commit; its INSERT ... SELECT then
+    starts after that commit and, under READ COMMITTED, sees both measurements."""
+    lock_children(session, ids)
 
 
 def refresh_child_months(session, child_ids: Iterable, months: Iterable | None = None, *,

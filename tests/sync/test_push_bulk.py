@@ -342,7 +342,7 @@ def test_statements_do_not_grow_with_the_batch(app, client, world):
     small = statements_during(app, lambda: push(client, world.kader_a1, batch(children[:2], "2024-09-15")))
     large = statements_during(app, lambda: push(client, world.kader_a1, batch(children[2:], "2024-09-15")))
     assert len(small) == len(large), (small, large)
-    assert len(large) <= 14, large
+    assert len(large) <= 15, large   # incl. the children's write lock (concurrent_writes.lock_children)
 
 
 def long_copy(client, world, seed=11):
