@@ -54,8 +54,6 @@ CHILD_LOCK_BUCKETS = 512
 _CHILD_LOCK = sa.text(
     "SELECT pg_advisory_xact_lock(:cls, h) FROM "
     "(SELECT DISTINCT hashtext(x) & :mask AS h FROM unnest(CAST(:ids AS text[])) AS x ORDER BY 1) AS sorted")
-#: The same for one child (a measurement POST): no array to send and unnest.
-_ONE_CHILD_LOCK = sa.text("SELECT pg_advisory_xact_lock(:cls, hashtext(:id) & :mask)")
 
 
 def lock_children(session, child_ids) -> None:
@@ -76,9 +74,7 @@ def lock_children(session, child_ids) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     ids = sorted({str(i) for i in child_ids})
-    if len(ids) == 1:
-        session.execute(_ONE_CHILD_LOCK, {"cls": CHILD_LOCK_CLASS, "mask": CHILD_LOCK_BUCKETS - 1, "id": ids[0]})
-    elif ids:
+    if ids:
         session.execute(_CHILD_LOCK, {"cls": CHILD_LOCK_CLASS, "mask": CHILD_LOCK_BUCKETS - 1, "ids": ids})
 
 

@@ -191,7 +191,10 @@ def current_feed(kabupaten_code: str, today: _dt.date) -> Feed:
                        < _setting("COMMAND_CENTRE_MIN_RECOMPUTE_SECONDS", MIN_RECOMPUTE_SECONDS)):
         return kept
     if not current_app.config.get("COMMAND_CENTRE_BACKGROUND"):
-        return _compute(kabupaten_code, today, version) or kept_feed(kabupaten_code) or _preparing()
+        feed = _compute(kabupaten_code, today, version) or kept_feed(kabupaten_code)
+        if feed is None:   # another process is computing the first one
+            raise FeedPreparing()
+        return feed
     if kept is None:
         # End this request's transaction (the key check and its audit row) before the computing
         # thread starts and this one waits: on SQLite every transaction holds the write lock
@@ -210,10 +213,6 @@ def current_feed(kabupaten_code: str, today: _dt.date) -> Feed:
         if time.monotonic() >= deadline:
             raise FeedPreparing()
         time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
-
-
-def _preparing():
-    raise FeedPreparing()
 
 
 def _computation_lock(kabupaten_code: str) -> bool:

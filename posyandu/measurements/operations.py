@@ -197,10 +197,8 @@ def _recent_rows_query():
     parts = [
         sa.select(*cols).where(live, _T.c.measured_on >= since),
         sa.select(*cols).where(live, _T.c.measured_on < since).order_by(*latest).limit(1),
-        sa.select(*cols).where(live, _T.c.measured_on < since, _T.c.weight_kg > 0, _T.c.measured_on >= birth,
-                               _usable(_T.c.weight_implausible)).order_by(*latest).limit(1),
-        sa.select(*cols).where(live, _T.c.measured_on < since, _T.c.clenhei.is_not(None),
-                               _usable(_T.c.length_implausible)).order_by(*latest).limit(1),
+        sa.select(*cols).where(live, _T.c.measured_on < since, usable_weighing(birth)).order_by(*latest).limit(1),
+        sa.select(*cols).where(live, _T.c.measured_on < since, USABLE_LENGTH).order_by(*latest).limit(1),
         sa.select(*cols).where(_T.c.id == sa.bindparam("mid", type_=sa.Uuid)),
     ]
     wrapped = [parts[0]] + [sa.select(*q.subquery().c) for q in parts[1:]]
@@ -209,6 +207,16 @@ def _recent_rows_query():
 
 def _usable(implausible_column):
     return sa.or_(implausible_column.is_(None), implausible_column.is_(False))
+
+
+def usable_weighing(birth_date):
+    """A row whose weight the trend and the next plausibility check use (``birth_date``: the
+    child's, a column or scalar subquery)."""
+    return sa.and_(_T.c.weight_kg > 0, _T.c.measured_on >= birth_date, _usable(_T.c.weight_implausible))
+
+
+#: A row whose length the next plausibility check compares with.
+USABLE_LENGTH = sa.and_(_T.c.clenhei.is_not(None), _usable(_T.c.length_implausible))
 
 
 def _child_and_recent(scope, child_id, mid, measured_on: date):

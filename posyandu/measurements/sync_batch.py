@@ -304,8 +304,7 @@ def _recent_histories(session, first_new: dict) -> dict:
         windows.setdefault(ops._first_of_month_before(day, 2), []).append(cid)
     latest = (_T.c.measured_on.desc(), _T.c.created_at.desc())
     birth = sa.select(_C.c.birth_date).where(_C.c.id == _T.c.child_id).scalar_subquery()
-    weight_ok = sa.and_(_T.c.weight_kg > 0, _T.c.measured_on >= birth, ops._usable(_T.c.weight_implausible))
-    length_ok = sa.and_(_T.c.clenhei.is_not(None), ops._usable(_T.c.length_implausible))
+    weight_ok, length_ok = ops.usable_weighing(birth), ops.USABLE_LENGTH
     for since, cids in windows.items():
         live = sa.and_(_T.c.child_id.in_(cids), _T.c.deleted_at.is_(None))
         ranked = sa.select(
@@ -347,8 +346,8 @@ def _compute_and_write(session, scope, events, children, existing, items, loaded
     # the first day of that month on are replayed (trend_values since that day).
     earliest = {cid: min(_event_dates(evs, existing)) for cid, evs in writers.items()}
     history = _recent_histories(session, earliest) if writers else {}
-    windowed = {cid for cid, evs in writers.items()
-                if _is_simple(evs) and all(r["measured_on"] < earliest[cid] for r in history[cid])}
+    simple_children = {cid for cid, evs in writers.items() if _is_simple(evs)}
+    windowed = {cid for cid in simple_children if all(r["measured_on"] < earliest[cid] for r in history[cid])}
 
     user_id = scope.user_id
     audit_user = g.get("current_user_id") if has_request_context() else None
@@ -368,7 +367,7 @@ def _compute_and_write(session, scope, events, children, existing, items, loaded
         live = {r["id"]: r for r in history[cid]}
         since = earliest[cid].replace(day=1)
         original = {mid: {k: r[k] for k in _TREND_KEYS} for mid, r in live.items()}
-        simple = _is_simple(child_events)
+        simple = cid in simple_children
         rewrite_all = False   # did the single path recompute the child's other rows?
         gone: dict = {}
         edited_ids, deleted_ids = [], []

@@ -36,7 +36,7 @@ from typing import Iterable
 import sqlalchemy as sa
 
 from ..children.models import Child, ChildTransfer
-from ..concurrent_writes import CHILD_LOCK_BUCKETS, lock_children
+from ..concurrent_writes import lock_children
 from ..db import utcnow
 from ..measurements.models import Measurement
 from .models import ReportChildMonth
@@ -202,22 +202,6 @@ def _statements(kind: str, dialect: str):
     return (sa.delete(_S).where(_S.c.child_id.in_(_IDS)), insert(_records(_M.c.child_id.in_(_IDS), _NOW)))
 
 
-#: The per-child write locks (``concurrent_writes.lock_children``) come in this many buckets.
-LOCK_BUCKETS = CHILD_LOCK_BUCKETS
-
-
-def _lock_children(session, ids: list) -> None:
-    """Serialise summary refreshes of the same child until commit (PostgreSQL): the child write
-    lock (``concurrent_writes.lock_children``), usually already held by the write that refreshes.
-
-    Two requests writing one child at the same moment would each compute the child's month from
-    a snapshot without the other's measurement: the later commit would then store a stale row,
-    or a DELETE + INSERT refresh would hit the other's freshly inserted row (a unique violation,
-    a 500). With the lock the second waits for the first to commit; its INSERT ... SELECT then
-    starts after that commit and, under READ COMMITTED, sees both measurements."""
-    lock_children(session, ids)
-
-
 def refresh_child_months(session, child_ids: Iterable, months: Iterable | None = None, *,
                          added: bool = False) -> None:
     """Recompute the summary rows of ``child_ids`` (of ``months``, or of every month).
@@ -234,8 +218,10 @@ def refresh_child_months(session, child_ids: Iterable, months: Iterable | None =
         return
     now = utcnow()
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        _lock_children(session, ids)
+    # the children's write lock (usually already held by the write that refreshes): a refresh
+    # that started before another write of the child committed would store a month without that
+    # write's visit, or its DELETE + INSERT would meet the other's freshly inserted row
+    lock_children(session, ids)
     if added and indexes is not None and dialect in ("postgresql", "sqlite"):
         (statement,) = _statements("upsert", dialect)
         for cid in ids:

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from posyandu.concurrent_writes import CHILD_LOCK_BUCKETS, CHILD_LOCK_CLASS
 from posyandu.extensions import db
 from posyandu.reports import summary
 from tests import factories
@@ -169,6 +170,6 @@ def test_refreshing_many_children_in_one_transaction_holds_a_bounded_number_of_l
     ids = [uuid.uuid4() for _ in range(5000)]
     summary.refresh_child_months(db.session, ids)
     held = db.session.execute(sa.text(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7310 "
-        "AND pid = pg_backend_pid()")).scalar_one()
-    assert 0 < held <= summary.LOCK_BUCKETS
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = :cls "
+        "AND pid = pg_backend_pid()"), {"cls": CHILD_LOCK_CLASS}).scalar_one()
+    assert 0 < held <= CHILD_LOCK_BUCKETS
