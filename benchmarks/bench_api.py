@@ -264,8 +264,23 @@ def _measured(port: int, requests: list[bytes], concurrency: int, warmup: int, m
     latencies.sort()
     return {"requests": len(latencies), "seconds": wall, "rps": len(latencies) / wall,
             "p50_ms": _percentile(latencies, 50), "p95_ms": _percentile(latencies, 95),
-            "p99_ms": _percentile(latencies, 99), "statuses": statuses,
+            "p99_ms": _percentile(latencies, 99), "statuses": statuses, "latencies": latencies,
             "app_cpu_ms": 1000 * app_cpu / len(requests), "db_cpu_ms": 1000 * db_cpu / len(requests)}
+
+
+def _combined(runs: list[dict]) -> dict:
+    """Several closed-loop runs of one server as one: throughput over their summed wall time,
+    percentiles of all their latencies, CPU per request averaged; ``runs`` kept (without latencies)."""
+    latencies = sorted(t for run in runs for t in run.pop("latencies"))
+    statuses: dict = {}
+    for run in runs:
+        for status, count in run["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + count
+    return {"requests": len(latencies), "seconds": sum(run["seconds"] for run in runs),
+            "rps": len(latencies) / sum(run["seconds"] for run in runs), "p50_ms": _percentile(latencies, 50),
+            "p95_ms": _percentile(latencies, 95), "p99_ms": _percentile(latencies, 99), "statuses": statuses,
+            "app_cpu_ms": sum(run["app_cpu_ms"] for run in runs) / len(runs),
+            "db_cpu_ms": sum(run["db_cpu_ms"] for run in runs) / len(runs), "runs": runs}
 
 
 def _percentile(sorted_values: list[float], p: float) -> float:
@@ -306,29 +321,45 @@ def _drive(port: int, plan: dict) -> dict:
     health_statuses, health_latencies, health_wall = asyncio.run(
         _closed_loop(port, [health] * (warmup + n_requests), concurrency, warmup))
     baseline = {"rps": len(health_latencies) / health_wall, "statuses": health_statuses}
-    floor_port = plan["floor_port"]
-    floor_jobs = children[len(jobs):len(jobs) + 2 * (warmup + n_requests)]
-    # dated the day after birth: before every seeded visit, so no later step (the push of
-    # posyandu 0's children) meets them as a newer visit that makes its records back-dated
-    floor_encoded = [_post_bytes(floor_port, measurement_body(cid, birth + timedelta(days=1), rng, 1),
-                                 "-") for cid, pid, sex, birth in floor_jobs]
-    half = len(floor_encoded) // 2
     database = plan["database"]
-    floor_runs = [_measured(floor_port, floor_encoded[:half], concurrency, warmup, plan["floor_match"], database)]
-    post = _measured(port, closed, concurrency, warmup, plan["app_match"], database)
-    earlier = None
+    # 1a. the POST beside its floors, in interleaved rounds: this machine's speed drifts by tens of
+    # per cent within a minute, so each round runs every server back to back (order reversed every
+    # other round) and the ratios are taken round by round. Servers and their requests:
+    # - the floor (floor_app.py) and the stack floor (stack_floor_app.py: the floor's statements
+    #   behind this app's request machinery) read no history, so any child will do; their rows
+    #   are dated the day after birth, before every seeded visit, so no later step (the push of
+    #   posyandu 0's children) meets them as a newer visit that makes its records back-dated;
+    # - the POST (today's visit, each child once) and the earlier code's POST (the same, for
+    #   children the POST does not use).
+    rounds = plan["rounds"]
+    per_run, per_warmup = n_requests // rounds, warmup // rounds
+    size = per_run + per_warmup
+    spare = children[len(jobs):]
+    floor_port, stack_port = plan["floor_port"], plan["stack_floor_port"]
+    floor_encoded = [_post_bytes(floor_port, measurement_body(cid, birth + timedelta(days=1), rng, 1), "-")
+                     for cid, pid, sex, birth in spare[:rounds * size]]
+    stack_encoded = [_post_bytes(stack_port, measurement_body(cid, birth + timedelta(days=1), rng, 1), tokens[pid])
+                     for cid, pid, sex, birth in spare[:rounds * size]]
+    servers = [("floor", floor_port, plan["floor_match"], floor_encoded),
+               ("stack_floor", stack_port, plan["stack_floor_match"], stack_encoded),
+               ("post", port, plan["app_match"], closed)]
     if plan.get("earlier_port"):
-        # the same POSTs (today's visit) to the earlier code, served the same way, for children the
-        # app has not posted today (the floor's: its rows are dated the day after birth)
-        earlier_jobs = floor_jobs[:warmup + n_requests]
         earlier_encoded = [_post_bytes(plan["earlier_port"], measurement_body(cid, today, rng, (today - birth).days),
-                                       tokens[pid]) for cid, pid, sex, birth in earlier_jobs]
-        earlier = _measured(plan["earlier_port"], earlier_encoded, concurrency, warmup, plan["earlier_match"],
-                            database)
-    floor_runs.append(_measured(floor_port, floor_encoded[half:], concurrency, warmup, plan["floor_match"], database))
-    floor = {"runs": floor_runs, "rps": sum(r["rps"] for r in floor_runs) / len(floor_runs),
-             "app_cpu_ms": sum(r["app_cpu_ms"] for r in floor_runs) / len(floor_runs),
-             "db_cpu_ms": sum(r["db_cpu_ms"] for r in floor_runs) / len(floor_runs)}
+                                       tokens[pid]) for cid, pid, sex, birth in spare[:rounds * size]]
+        servers.append(("earlier", plan["earlier_port"], plan["earlier_match"], earlier_encoded))
+    runs: dict = {name: [] for name, *_ in servers}
+    for r in range(rounds):
+        for name, server_port, match, encoded_requests in (servers if r % 2 == 0 else servers[::-1]):
+            runs[name].append(_measured(server_port, encoded_requests[r * size:(r + 1) * size], concurrency,
+                                        per_warmup, match, database))
+    post, floor, stack_floor = _combined(runs["post"]), _combined(runs["floor"]), _combined(runs["stack_floor"])
+    earlier = _combined(runs["earlier"]) if "earlier" in runs else None
+    for combined in (post, stack_floor, earlier):
+        if combined is not None:
+            combined["floor_ratios"] = [run["rps"] / base["rps"] for run, base in zip(combined["runs"], floor["runs"])]
+    post["stack_floor_ratios"] = [run["rps"] / base["rps"] for run, base in zip(post["runs"], stack_floor["runs"])]
+    if earlier is not None:
+        post["earlier_ratios"] = [run["rps"] / base["rps"] for run, base in zip(post["runs"], earlier["runs"])]
 
     # 1b. open loop: a fixed offered rate spread over the same N clients. Latency is measured
     # from each request's *scheduled* time, so a slow server cannot hide queueing (no
@@ -380,11 +411,12 @@ def _drive(port: int, plan: dict) -> dict:
         if not page["has_more"]:
             break
     pull_seconds = time.perf_counter() - t0
-    return ({"baseline": baseline, "post": post, "earlier": earlier, "floor": floor, "offered": offered, "push": {"status": status, "seconds": push_seconds, "summary": push_summary,
-                                        "retry_seconds": push_retry_seconds, "retry_summary": retry_summary,
-                                        "retry_status": status_retry},
-                 "pull": {"seconds": pull_seconds, "pages": pages, "records": records_pulled, "entities": entities,
-                          "children_in_posyandu": sum(1 for _, p, _, _ in plan["children"] if p == pid)}})
+    return {"baseline": baseline, "post": post, "earlier": earlier, "floor": floor, "stack_floor": stack_floor,
+            "offered": offered,
+            "push": {"status": status, "seconds": push_seconds, "summary": push_summary,
+                     "retry_seconds": push_retry_seconds, "retry_summary": retry_summary, "retry_status": status_retry},
+            "pull": {"seconds": pull_seconds, "pages": pages, "records": records_pulled, "entities": entities,
+                     "children_in_posyandu": sum(1 for _, p, _, _ in plan["children"] if p == pid)}}
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,6 +465,8 @@ def main(argv=None) -> int:
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved rounds of the POST beside its floors (requests and warm-up split over them)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2)),
                         help="gunicorn workers (README recommends one per core)")
@@ -460,7 +494,7 @@ def main(argv=None) -> int:
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     database_url = admin_url.set(database=name).render_as_string(hide_password=False)
-    gunicorn = floor_server = earlier_server = None
+    gunicorn = floor_server = stack_floor_server = earlier_server = None
     try:
         load = os.getloadavg()
         print(f"machine load average at the start (1/5/15 min, {os.cpu_count()} CPUs): "
@@ -488,6 +522,12 @@ def main(argv=None) -> int:
                      "--log-level", "warning", *args.gunicorn_args.split(), "floor_app:app"]
         floor_server = subprocess.Popen(floor_cmd, cwd=ROOT / "benchmarks", env=env, stdout=log, stderr=log,
                                         start_new_session=True)
+        stack_floor_port = free_port()
+        stack_floor_server = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--workers", str(args.workers), "--bind", f"127.0.0.1:{stack_floor_port}",
+             "--log-level", "warning", *args.gunicorn_args.split(), "stack_floor_app:app"],
+            cwd=ROOT / "benchmarks", env={**env, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=log,
+            start_new_session=True)
         earlier_port = None
         if args.earlier:
             earlier_port = free_port()
@@ -499,12 +539,14 @@ def main(argv=None) -> int:
             wait_for(earlier_port)
         wait_for(port)
         wait_for(floor_port)
+        wait_for(stack_floor_port)
         print(f"gunicorn: {' '.join(cmd[1:])}; floor: {' '.join(floor_cmd[1:])}", flush=True)
-        plan = {"posyandu_ids": info["posyandu_ids"], "kader": info["kader"],
+        plan = {"posyandu_ids": info["posyandu_ids"], "kader": info["kader"], "rounds": args.rounds,
                 "children": [(str(c), p, s, b) for c, p, s, b in info["children"]],
                 "requests": args.requests, "warmup": args.warmup, "concurrency": args.concurrency,
                 "pull_limit": args.pull_limit, "offered_rate": args.offered_rate, "offered": args.offered,
-                "floor_port": floor_port, "earlier_port": earlier_port, "earlier_match": f"127.0.0.1:{earlier_port}",
+                "floor_port": floor_port, "stack_floor_port": stack_floor_port,
+                "stack_floor_match": f"127.0.0.1:{stack_floor_port}", "earlier_port": earlier_port, "earlier_match": f"127.0.0.1:{earlier_port}",
                 "database": name, "floor_match": f"127.0.0.1:{floor_port}", "app_match": f"127.0.0.1:{port}"}
         ctx = mp.get_context("spawn")
         queue = ctx.Queue()
@@ -520,7 +562,7 @@ def main(argv=None) -> int:
             print(result["error"], file=sys.stderr)
             return 1
     finally:
-        for server in (gunicorn, floor_server, earlier_server):
+        for server in (gunicorn, floor_server, stack_floor_server, earlier_server):
             if server is not None:
                 os.killpg(server.pid, signal.SIGTERM)
                 server.wait(timeout=30)
@@ -538,21 +580,40 @@ def main(argv=None) -> int:
           f"p50 {post['p50_ms']:.1f} ms, p95 {post['p95_ms']:.1f} ms, p99 {post['p99_ms']:.1f} ms; "
           f"statuses {post['statuses']}   [target ≥ 300 req/s with p95 < 50 ms: "
           f"{'met' if post['rps'] >= 300 and post['p95_ms'] < 50 else 'NOT met'}]")
-    floor = result["floor"]
-    ratio = post["rps"] / floor["rps"]
-    floor_rps = " / ".join(f"{r['rps']:.0f}" for r in floor["runs"])
-    floor_p95 = " / ".join(f"{r['p95_ms']:.1f}" for r in floor["runs"])
-    print(f"floor (benchmarks/floor_app.py: SELECT the child, INSERT one row), same closed loop before / after "
-          f"the POST run: {floor_rps} req/s, p95 {floor_p95} ms")
-    print(f"measurement POST / floor: {ratio:.2f}   [target >= 0.70: {'met' if ratio >= 0.70 else 'NOT met'}]; "
-          f"CPU per request: gunicorn {post['app_cpu_ms']:.2f} ms vs floor {floor['app_cpu_ms']:.2f} ms, "
-          f"PostgreSQL {post['db_cpu_ms']:.2f} ms vs floor {floor['db_cpu_ms']:.2f} ms")
+    floor, stack = result["floor"], result["stack_floor"]
+
+    def per_round(values):
+        return " / ".join(f"{v:.2f}" for v in values)
+
+    def median(values):
+        return sorted(values)[len(values) // 2]
+
+    def rates(combined):
+        return " / ".join(f"{run['rps']:.0f}" for run in combined["runs"])
+
+    ratio = median(post["floor_ratios"])
+    print(f"{len(floor['runs'])} interleaved rounds of {floor['runs'][0]['requests']} measured requests per server "
+          f"(order reversed every other round; ratios are taken round by round and their median quoted):")
+    print(f"  floor (benchmarks/floor_app.py: SELECT the child, INSERT one row): "
+          f"{rates(floor)} req/s, p95 {floor['p95_ms']:.1f} ms; CPU per request: gunicorn {floor['app_cpu_ms']:.2f} ms, "
+          f"PostgreSQL {floor['db_cpu_ms']:.2f} ms")
+    print(f"  stack floor (benchmarks/stack_floor_app.py: the floor's two statements behind this app's sign-in "
+          f"check, request and response schemas, transaction wrapper and logging): "
+          f"{rates(stack)} req/s, p95 {stack['p95_ms']:.1f} ms; CPU per request: gunicorn {stack['app_cpu_ms']:.2f} ms, "
+          f"PostgreSQL {stack['db_cpu_ms']:.2f} ms; statuses {stack['statuses']}")
+    print(f"  measurement POST: {rates(post)} req/s; CPU per request: gunicorn {post['app_cpu_ms']:.2f} ms, PostgreSQL {post['db_cpu_ms']:.2f} ms")
+    print(f"  stack floor / floor: {median(stack['floor_ratios']):.2f} ({per_round(stack['floor_ratios'])}): "
+          f"what the request machinery every endpoint shares costs")
+    print(f"  measurement POST / stack floor: {median(post['stack_floor_ratios']):.2f} "
+          f"({per_round(post['stack_floor_ratios'])}): what the measurement's own work costs")
+    print(f"  measurement POST / floor: {ratio:.2f} ({per_round(post['floor_ratios'])})   "
+          f"[target >= 0.70: {'met' if ratio >= 0.70 else 'NOT met'}]")
     earlier = result.get("earlier")
     if earlier:
-        print(f"earlier code ({args.earlier}), same closed loop right after: {earlier['rps']:.0f} req/s, "
-              f"p95 {earlier['p95_ms']:.1f} ms, {earlier['rps'] / floor['rps']:.2f} of the floor; CPU per request: "
-              f"gunicorn {earlier['app_cpu_ms']:.2f} ms, PostgreSQL {earlier['db_cpu_ms']:.2f} ms; "
-              f"this code / earlier code: {post['rps'] / earlier['rps']:.2f}× the throughput")
+        print(f"  earlier code ({args.earlier}): {rates(earlier)} req/s, p95 {earlier['p95_ms']:.1f} ms, "
+              f"{median(earlier['floor_ratios']):.2f} of the floor; CPU per request: gunicorn "
+              f"{earlier['app_cpu_ms']:.2f} ms, PostgreSQL {earlier['db_cpu_ms']:.2f} ms; this code / earlier code: "
+              f"{median(post['earlier_ratios']):.2f}x the throughput ({per_round(post['earlier_ratios'])})")
     print(f"measurement POST, open loop at {offered['rate']:.0f} req/s offered over {args.concurrency} clients: "
           f"achieved {offered['achieved_rps']:.0f} req/s; p50 {offered['p50_ms']:.1f} ms, "
           f"p95 {offered['p95_ms']:.1f} ms, p99 {offered['p99_ms']:.1f} ms; statuses {offered['statuses']}   "
