@@ -671,7 +671,8 @@ def _drive_downloads(plan: dict, out: dict) -> None:
 
 
 def _drive_posts(plan: dict, out: dict) -> None:
-    """4. measurement POST, 16 clients, closed loop: the API and the floor app in alternate rounds."""
+    """4. measurement POST, 16 clients, closed loop: the API, the floor app and the stack floor app
+    in alternate rounds (order reversed every other round)."""
     import random
     port, client = plan["port"], Client(plan["port"])
     rng = random.Random(7)
@@ -685,9 +686,10 @@ def _drive_posts(plan: dict, out: dict) -> None:
     visits = [(cid, pid, birth, today.replace(day=k + 1)) for k in range(today.day) for cid, pid, birth in children]
     per_round = plan["post_requests"] + plan["post_warmup"]
     from bench_api import measurement_body
-    post = {"api": [], "floor": []}
+    post = {"api": [], "floor": [], "stack_floor": []}
+    servers = (("api", port), ("floor", plan["floor_port"]), ("stack_floor", plan["stack_floor_port"]))
     for r in range(plan["post_rounds"]):
-        for which, target in (("api", port), ("floor", plan["floor_port"])):
+        for which, target in (servers if r % 2 == 0 else servers[::-1]):
             jobs, visits = visits[:per_round], visits[per_round:]
             if len(jobs) <= plan["post_warmup"]:
                 raise RuntimeError("not enough children in the kaders' posyandu for the POST rounds")
@@ -828,7 +830,7 @@ def main(argv=None) -> int:
     os.environ.update({k: os.environ.get(k, v) for k, v in secrets.items()})
     os.environ["NIK_ENCRYPTION_KEY"] = secrets["NIK_ENCRYPTION_KEY"]  # the seed and the server must agree
     url, created = args.database_url, False
-    app_server = floor_server = None
+    app_server = floor_server = stack_floor_server = None
     month = report_month()
     print(f"machine: {os.cpu_count()} CPUs, load average {_load()} at start", flush=True)
     try:
@@ -876,8 +878,12 @@ def main(argv=None) -> int:
         app_server, cmd = _start_gunicorn("wsgi:app", port, args.workers, env, "gunicorn-bench-reports.log")
         floor_server, _ = _start_gunicorn("floor_app:app", floor_port, args.workers, env,
                                           "gunicorn-bench-floor.log", chdir=HERE)
-        print(f"gunicorn: {' '.join(cmd[1:])}; floor app on the same settings", flush=True)
-        plan = {"port": port, "floor_port": floor_port, "gunicorn_pid": app_server.pid, "dsn": dsn,
+        stack_floor_port = free_port()
+        stack_floor_server, _ = _start_gunicorn("stack_floor_app:app", stack_floor_port, args.workers,
+                                                {**env, "PYTHONPATH": str(ROOT)}, "gunicorn-bench-stack-floor.log",
+                                                chdir=HERE)
+        print(f"gunicorn: {' '.join(cmd[1:])}; floor app and stack floor app on the same settings", flush=True)
+        plan = {"port": port, "floor_port": floor_port, "stack_floor_port": stack_floor_port, "gunicorn_pid": app_server.pid, "dsn": dsn,
                 "month": str(month), "month_first": month.first_day, "month_last": month.last_day,
                 "month_index": month.index, "summary": summary, "runs": args.runs,
                 "puskesmas_code": seed_info["puskesmas"][0][1], "kader": seed_info["kader"],
@@ -899,6 +905,7 @@ def main(argv=None) -> int:
     finally:
         _stop(app_server)
         _stop(floor_server)
+        _stop(stack_floor_server)
         if created and not args.keep:
             drop_database(admin_url, url)
         elif created:
@@ -970,16 +977,25 @@ def _report_rest(result: dict, args) -> None:
         return
     post = result["post"]
     print(f"measurement POST, closed loop, {args.concurrency} clients, {args.requests} requests per round "
-          f"(+{args.warmup} warm-up), API and floor app alternating:")
-    for i, (a, f) in enumerate(zip(post["api"], post["floor"])):
+          f"(+{args.warmup} warm-up), API, floor app and stack floor app (bench_api.py's: the floor's two statements "
+          f"behind this app's sign-in check, schemas, transaction wrapper and logging) alternating:")
+    for i, (a, f, st) in enumerate(zip(post["api"], post["floor"], post["stack_floor"])):
         print(f"  round {i + 1}: API {a['rps']:.0f} req/s p95 {a['p95_ms']:.1f} ms {a['statuses']}; "
-              f"floor {f['rps']:.0f} req/s p95 {f['p95_ms']:.1f} ms {f['statuses']}; ratio {a['rps'] / f['rps']:.2f}")
+              f"floor {f['rps']:.0f} req/s p95 {f['p95_ms']:.1f} ms {f['statuses']}; "
+              f"stack floor {st['rps']:.0f} req/s p95 {st['p95_ms']:.1f} ms {st['statuses']}; "
+              f"API / floor {a['rps'] / f['rps']:.2f}, stack floor / floor {st['rps'] / f['rps']:.2f}, "
+              f"API / stack floor {a['rps'] / st['rps']:.2f}")
+    ratio = statistics.median(a["rps"] / f["rps"] for a, f in zip(post["api"], post["floor"]))
+    stack_ratio = statistics.median(st["rps"] / f["rps"] for st, f in zip(post["stack_floor"], post["floor"]))
+    domain_ratio = statistics.median(a["rps"] / st["rps"] for a, st in zip(post["api"], post["stack_floor"]))
     api_rps = statistics.median(a["rps"] for a in post["api"])
     floor_rps = statistics.median(f["rps"] for f in post["floor"])
     api_p95 = statistics.median(a["p95_ms"] for a in post["api"])
     print(f"  median: API {api_rps:.0f} req/s, p95 {api_p95:.1f} ms; floor {floor_rps:.0f} req/s; "
-          f"throughput ratio {api_rps / floor_rps:.2f}   [goal >= 0.70 with p95 < 50 ms: "
-          f"{'met' if api_rps / floor_rps >= 0.7 and api_p95 < 50 else 'NOT met'}]")
+          f"API / floor {ratio:.2f}   [goal >= 0.70 with p95 < 50 ms: "
+          f"{'met' if ratio >= 0.7 and api_p95 < 50 else 'NOT met'}]; stack floor / floor {stack_ratio:.2f} (the "
+          f"request machinery every endpoint shares); API / stack floor {domain_ratio:.2f} (the measurement's own "
+          f"work)")
     after = result.get("nutrition_after_posts")
     if after:
         print(f"this month's kabupaten nutrition report after those visits (in {after['posyandu']} posyandu): first "
