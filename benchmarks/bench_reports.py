@@ -26,8 +26,9 @@ driver process (``multiprocessing`` spawn) over HTTP, prints:
 3. the kabupaten ``.xlsx`` and the by-name e-PPGBM export: seconds and the peak RSS growth of
    the gunicorn worker that served it (``/proc`` sampled every 5 ms);
 4. the measurement POST at 16 clients (closed loop, ``bench_api``'s driver) next to the same
-   loop against ``floor_app`` (Flask-SQLAlchemy: SELECT the child by key, INSERT one row)
-   under the same gunicorn settings: throughput ratio and p95.
+   loop against ``floor_app`` (Flask-SQLAlchemy: SELECT the child by key, INSERT one row) and
+   ``stack_floor_app`` (the floor's two statements behind this app's request machinery) under
+   the same gunicorn settings, in alternating rounds: throughput ratios and p95.
 """
 from __future__ import annotations
 
