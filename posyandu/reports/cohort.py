@@ -115,14 +115,24 @@ def latest_measurements(where, order, columns, name: str):
 
 
 def grouping_sets(keys: dict, sets: Sequence[tuple[str, ...]], columns: Sequence, *, select_from=None,
-                  where=None) -> list[tuple[int, dict]]:
+                  where=None, params: dict | None = None) -> list[tuple[int, dict]]:
     """One aggregate over several groupings at once: ``[(set index, row)]``, a row per group of
     each set in ``sets`` (tuples of names of ``keys``, ``{name: expression}``), key columns
     outside the row's set None. ``columns`` are labelled counts (additive): they are computed
     once per combination of all keys (the per-row expressions run once), and those few thousand
     partial counts are summed per set -- PostgreSQL: ``GROUP BY GROUPING SETS`` in the same
-    statement; other dialects: a ``UNION ALL`` of the sets over the same partial counts."""
+    statement; other dialects: a ``UNION ALL`` of the sets over the same partial counts.
+    ``params``: values of bind parameters in ``where`` (see :func:`grouping_sets_statement`)."""
     from ..extensions import db
+    return run_grouping_sets(grouping_sets_statement(keys, sets, columns, db.session.get_bind().dialect.name,
+                                                     select_from=select_from, where=where), params)
+
+
+def grouping_sets_statement(keys: dict, sets: Sequence[tuple[str, ...]], columns: Sequence, dialect: str, *,
+                            select_from=None, where=None) -> tuple:
+    """The statement :func:`grouping_sets` runs and how to read its rows, to build once and run
+    with :func:`run_grouping_sets` (a report's ~40 sums make building it cost more than running
+    it on stored counts); ``where`` may hold bind parameters."""
     names = list(dict.fromkeys(n for s in sets for n in s))
     inner = sa.select(*(keys[n].label(n) for n in names), *columns)
     if select_from is not None:
@@ -132,19 +142,28 @@ def grouping_sets(keys: dict, sets: Sequence[tuple[str, ...]], columns: Sequence
     part = inner.group_by(*(keys[n] for n in names)).subquery("partial_counts")
     sums = [sa.func.sum(part.c[c.name]).label(c.name) for c in columns]
 
-    if db.session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         # GROUPING(a, b, ...): a bit per key, set when the key is NOT grouped in the row's set
         masks = {sum(1 << (len(names) - 1 - j) for j, n in enumerate(names) if n not in s): i
                  for i, s in enumerate(sets)}
         query = (sa.select(sa.func.grouping(*(part.c[n] for n in names)).label("grouping_set"),
                            *(part.c[n] for n in names), *sums)
                  .group_by(sa.func.grouping_sets(*(sa.tuple_(*(part.c[n] for n in s)) for s in sets))))
-        return [(masks[row["grouping_set"]], row) for row in db.session.execute(query).mappings()]
+        return query, masks
     parts = [sa.select(sa.literal(i, sa.Integer).label("grouping_set"),
                        *((part.c[n] if n in s else sa.null()).label(n) for n in names), *sums)
              .group_by(*(part.c[n] for n in s)) for i, s in enumerate(sets)]
-    query = sa.union_all(*parts) if len(parts) > 1 else parts[0]
-    return [(int(row["grouping_set"]), row) for row in db.session.execute(query).mappings()]
+    return (sa.union_all(*parts) if len(parts) > 1 else parts[0]), None
+
+
+def run_grouping_sets(statement: tuple, params: dict | None = None) -> list[tuple[int, dict]]:
+    """``[(set index, row)]`` of a :func:`grouping_sets_statement`."""
+    from ..extensions import db
+    query, masks = statement
+    rows = db.session.execute(query, params or {}).mappings()
+    if masks is not None:
+        return [(masks[row["grouping_set"]], row) for row in rows]
+    return [(int(row["grouping_set"]), row) for row in rows]
 
 
 # ---------------------------------------------------------------------------------------------

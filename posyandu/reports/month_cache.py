@@ -33,6 +33,8 @@ then ``nutrition.direct_counts`` answers. Tests compare both paths after random 
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -41,7 +43,7 @@ from ..db import utcnow
 from ..extensions import db
 from ..regions.models import Posyandu
 from .areas import Area, Month, PosyanduSet, group_column
-from .cohort import grouping_sets
+from .cohort import grouping_sets_statement, run_grouping_sets
 from .models import CACHED_KEYS
 from .models import report_dirty as D
 from .models import report_month_cached as C
@@ -108,6 +110,20 @@ def _recompute(ids: list[int], month: Month, compute) -> None:
     session.execute(sa.delete(D).where(D.c.posyandu_id.in_(ids), sa.not_(uncovered)))
 
 
+@lru_cache(maxsize=None)
+def _sums_statement(by: str, level: str) -> tuple:
+    """The stored counts of a month summed per ``by`` group and per sex and age group, for an
+    area at ``level`` (binds ``month`` and ``area_key``): built once, since building its ~40 sums
+    cost more than running it."""
+    group = Posyandu.id if by == "posyandu" else group_column(by, Posyandu)
+    sums = [sa.func.sum(R.c[k]).label(k) for k in CACHED_KEYS]
+    where = sa.and_(R.c.month == sa.bindparam("month", type_=sa.Integer),
+                    group_column(level, Posyandu) == sa.bindparam("area_key"))
+    return grouping_sets_statement({"area": group, "sex": R.c.sex, "age_group": R.c.age_group},
+                                   (("area",), ("sex", "age_group")), sums, "postgresql",
+                                   select_from=R.join(Posyandu, Posyandu.id == R.c.posyandu_id), where=where)
+
+
 def counts(area: Area, month: Month, by: str, keys: tuple, compute) -> tuple[dict, dict]:
     """``nutrition.nutrition_counts`` from the stored counts, stale posyandu recomputed first
     with ``compute(area, month) -> {(posyandu_id, sex, age_group): {key: n}}``; every ``keys``
@@ -115,14 +131,9 @@ def counts(area: Area, month: Month, by: str, keys: tuple, compute) -> tuple[dic
     stale = stale_posyandu(area, month)
     if stale:
         _recompute(stale, month, compute)
-    group = Posyandu.id if by == "posyandu" else group_column(by, Posyandu)
-    sums = [sa.func.sum(R.c[k]).label(k) for k in CACHED_KEYS]
     per_group: dict = {}
     per_sex_age: dict = {}
-    for index, row in grouping_sets({"area": group, "sex": R.c.sex, "age_group": R.c.age_group},
-                                    (("area",), ("sex", "age_group")), sums,
-                                    select_from=R.join(Posyandu, Posyandu.id == R.c.posyandu_id),
-                                    where=sa.and_(R.c.month == month.index, area.posyandu_condition())):
+    for index, row in run_grouping_sets(_sums_statement(by, area.level), {"month": month.index, "area_key": area.key}):
         out = (per_group.setdefault(row["area"], dict.fromkeys(keys, 0)) if index == 0
                else per_sex_age.setdefault((int(row["sex"]), row["age_group"]), dict.fromkeys(keys, 0)))
         for k in CACHED_KEYS:
