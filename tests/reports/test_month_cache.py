@@ -27,9 +27,13 @@ MONTHS = [Month(2025, 5), Month(2025, 8), Month(2025, 12), Month(2026, 3), Month
 
 
 def _areas(world):
+    # two areas of one level and breakdown: the stored counts' statement is built once per
+    # breakdown and level and binds the area (month_cache._sums_statement)
     return [(_lookup("kabupaten", "35.25"), "kecamatan"), (_lookup("kabupaten", "35.25"), "posyandu"),
             (_lookup("puskesmas", world.puskesmas_a.code), "posyandu"),
-            (_lookup("posyandu", world.posyandu_a1.code), "posyandu")]
+            (_lookup("puskesmas", world.puskesmas_b.code), "posyandu"),
+            (_lookup("posyandu", world.posyandu_a1.code), "posyandu"),
+            (_lookup("posyandu", world.posyandu_b1.code), "posyandu")]
 
 
 def _compare(world):
