@@ -283,6 +283,11 @@ def _combined(runs: list[dict]) -> dict:
             "db_cpu_ms": sum(run["db_cpu_ms"] for run in runs) / len(runs), "runs": runs}
 
 
+def _round_ratios(combined: dict, base: dict) -> list[float]:
+    """Throughput of ``combined`` over ``base``, round by round (runs of the same round side by side)."""
+    return [run["rps"] / other["rps"] for run, other in zip(combined["runs"], base["runs"])]
+
+
 def _percentile(sorted_values: list[float], p: float) -> float:
     """Nearest-rank percentile in milliseconds."""
     return sorted_values[min(len(sorted_values) - 1, int(round(p / 100 * len(sorted_values))) - 1)] * 1000
@@ -356,10 +361,10 @@ def _drive(port: int, plan: dict) -> dict:
     earlier = _combined(runs["earlier"]) if "earlier" in runs else None
     for combined in (post, stack_floor, earlier):
         if combined is not None:
-            combined["floor_ratios"] = [run["rps"] / base["rps"] for run, base in zip(combined["runs"], floor["runs"])]
-    post["stack_floor_ratios"] = [run["rps"] / base["rps"] for run, base in zip(post["runs"], stack_floor["runs"])]
+            combined["floor_ratios"] = _round_ratios(combined, floor)
+    post["stack_floor_ratios"] = _round_ratios(post, stack_floor)
     if earlier is not None:
-        post["earlier_ratios"] = [run["rps"] / base["rps"] for run, base in zip(post["runs"], earlier["runs"])]
+        post["earlier_ratios"] = _round_ratios(post, earlier)
 
     # 1b. open loop: a fixed offered rate spread over the same N clients. Latency is measured
     # from each request's *scheduled* time, so a slow server cannot hide queueing (no

@@ -115,17 +115,16 @@ def latest_measurements(where, order, columns, name: str):
 
 
 def grouping_sets(keys: dict, sets: Sequence[tuple[str, ...]], columns: Sequence, *, select_from=None,
-                  where=None, params: dict | None = None) -> list[tuple[int, dict]]:
+                  where=None) -> list[tuple[int, dict]]:
     """One aggregate over several groupings at once: ``[(set index, row)]``, a row per group of
     each set in ``sets`` (tuples of names of ``keys``, ``{name: expression}``), key columns
     outside the row's set None. ``columns`` are labelled counts (additive): they are computed
     once per combination of all keys (the per-row expressions run once), and those few thousand
     partial counts are summed per set -- PostgreSQL: ``GROUP BY GROUPING SETS`` in the same
-    statement; other dialects: a ``UNION ALL`` of the sets over the same partial counts.
-    ``params``: values of bind parameters in ``where`` (see :func:`grouping_sets_statement`)."""
+    statement; other dialects: a ``UNION ALL`` of the sets over the same partial counts."""
     from ..extensions import db
     return run_grouping_sets(grouping_sets_statement(keys, sets, columns, db.session.get_bind().dialect.name,
-                                                     select_from=select_from, where=where), params)
+                                                     select_from=select_from, where=where))
 
 
 def grouping_sets_statement(keys: dict, sets: Sequence[tuple[str, ...]], columns: Sequence, dialect: str, *,

@@ -133,7 +133,8 @@ def counts(area: Area, month: Month, by: str, keys: tuple, compute) -> tuple[dic
         _recompute(stale, month, compute)
     per_group: dict = {}
     per_sex_age: dict = {}
-    for index, row in run_grouping_sets(_sums_statement(by, area.level), {"month": month.index, "area_key": area.key}):
+    rows = run_grouping_sets(_sums_statement(by, area.level), {"month": month.index, "area_key": area.key})
+    for index, row in rows:
         out = (per_group.setdefault(row["area"], dict.fromkeys(keys, 0)) if index == 0
                else per_sex_age.setdefault((int(row["sex"]), row["age_group"]), dict.fromkeys(keys, 0)))
         for k in CACHED_KEYS:

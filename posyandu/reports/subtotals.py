@@ -18,7 +18,6 @@ A desa served by two puskesmas appears under each of them with its own subtotal 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable, Iterable, Iterator, Sequence
 
 import sqlalchemy as sa
@@ -45,7 +44,6 @@ _DIRECTORY_KEYS = ("posyandu_id", "posyandu_code", "posyandu_name", "desa_code",
                    "kecamatan_name", "puskesmas_id", "puskesmas_code", "puskesmas_name")
 
 
-@lru_cache(maxsize=1)
 def _directory_query():
     desa, kecamatan = _REGION.alias("desa"), _REGION.alias("kecamatan")
     p, k = _POSYANDU.c, _PUSKESMAS.c
@@ -57,6 +55,10 @@ def _directory_query():
             .order_by(k.name, k.code, desa.c.name, p.desa_code, p.name, p.code))
 
 
+#: Every posyandu with its puskesmas, desa and kecamatan, in report order (an area's condition is added).
+_DIRECTORY = _directory_query()
+
+
 def posyandu_directory(area) -> list[dict]:
     """``[{posyandu_id, posyandu_code, posyandu_name, desa_key, desa_code, desa_name,
     kecamatan_key, kecamatan_code, kecamatan_name, puskesmas_id, puskesmas_code, puskesmas_name}]``
@@ -64,7 +66,7 @@ def posyandu_directory(area) -> list[dict]:
     are dotted for people; ``*_key`` are what ``areas.group_column`` yields. One Core query of
     table columns read as plain tuples: a kabupaten's 1,500 rows through the ORM's loading as
     mappings took a third of its nutrition report's time."""
-    rows = db.session.execute(_directory_query().where(area.posyandu_condition(_POSYANDU.c))).all()
+    rows = db.session.execute(_DIRECTORY.where(area.posyandu_condition(_POSYANDU.c))).all()
     out = []
     dotted: dict = {}  # a kabupaten's 1,500 posyandu share ~350 desa and 18 kecamatan codes
     for r in rows:
